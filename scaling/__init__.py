@@ -1,11 +1,34 @@
 """Scaling-law fitting on arrays: NumPy/SciPy only, no I/O."""
 
+from scaling.bootstrap import Bootstrap, bootstrap
+from scaling.extrapolation import ExtrapolationCheck, check_extrapolation
+from scaling.goodness import aic, bic, r_squared, rmse
+from scaling.laws import LAWS, LawComparison, compare_laws, fit_law
+from scaling.log_linear import LogLinearFit, fit_log_linear
 from scaling.power_law import PowerLawFit, fit_power_law, fit_pure_power_law
+from scaling.saturation import Saturation, assess_saturation, seed_spread
 from scaling.validation import FitError
 
 __all__ = [
+    "LAWS",
+    "Bootstrap",
+    "ExtrapolationCheck",
     "FitError",
+    "LawComparison",
+    "LogLinearFit",
     "PowerLawFit",
+    "Saturation",
+    "aic",
+    "assess_saturation",
+    "bic",
+    "bootstrap",
+    "check_extrapolation",
+    "compare_laws",
+    "fit_law",
+    "fit_log_linear",
     "fit_power_law",
     "fit_pure_power_law",
+    "r_squared",
+    "rmse",
+    "seed_spread",
 ]

@@ -22,7 +22,9 @@ bounds all refer to ``1 - y``; ``predict`` and ``r2``/``rmse`` are in the metric
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -44,6 +46,8 @@ STATIONARY_GTOL = 1e-5
 @dataclass(frozen=True)
 class PowerLawFit:
     """Result of :func:`fit_power_law`; alpha, beta, gamma describe ``y`` (or ``1 - y``)."""
+
+    param_names: ClassVar[tuple[str, ...]] = ("alpha", "beta", "gamma")
 
     alpha: float
     beta: float
@@ -86,6 +90,18 @@ class PowerLawFit:
     @property
     def params(self) -> dict[str, float]:
         return {"alpha": self.alpha, "beta": self.beta, "gamma": self.gamma}
+
+    @property
+    def param_vector(self) -> NDArray[np.float64]:
+        return np.array([self.alpha, self.beta, self.gamma])
+
+    def predict_many(self, params: NDArray[np.float64], x: ArrayLike) -> NDArray[np.float64]:
+        """Metric predictions (rows: parameter vectors ``(alpha, beta, gamma)``, columns: x)."""
+        p = np.atleast_2d(params)
+        alpha, log_b = p[:, 0:1], np.log(p[:, 1:2]) - p[:, 0:1] * np.log(self.x_ref)
+        log_u = np.log(np.asarray(x, dtype=float) / self.x_ref)[None, :]
+        e = np.exp(log_b - alpha * log_u) + p[:, 2:3]
+        return 1.0 - e if self.higher_is_better else e
 
 
 class PowerLawProblem:
@@ -229,3 +245,25 @@ def _limit_warnings(problem: PowerLawProblem, theta: NDArray[np.float64], fixed:
         notes.append("gamma reached its upper bound")
     return notes
 
+
+
+def power_law_resampler(fit: PowerLawFit, x: ArrayLike, y: ArrayLike
+                        ) -> Callable[[NDArray[np.float64]], NDArray[np.float64] | None]:
+    """A function mapping per-point weights to refitted ``(alpha, beta, gamma)``, or None.
+
+    Each refit is one L-BFGS-B run warm-started from ``fit``'s optimum, with the same
+    bounds, delta and normalisation; None marks a refit that did not converge.
+    """
+    xa = np.asarray(x, dtype=float)
+    ya = np.asarray(y, dtype=float)
+    t = 1.0 - ya if fit.higher_is_better else ya
+    hi = float(np.max(t)) if fit.gamma_max is None else fit.gamma_max
+    problem = PowerLawProblem(xa, t, gamma_lo=fit.gamma_min, gamma_hi=hi, delta=fit.delta)
+    start = np.clip(problem.to_theta(fit.alpha, fit.beta, fit.gamma),
+                    [b[0] for b in problem.bounds], [b[1] for b in problem.bounds])
+
+    def refit(weights: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        res, converged = problem.solve(start, weights)
+        return np.array(problem.to_params(res.x)) if converged else None
+
+    return refit

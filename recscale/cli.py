@@ -1,0 +1,125 @@
+"""The ``recscale`` command line: thin wrappers over sweeps, scaling and analysis."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
+
+
+def _sweep_dir(spec_name: str, out: str | None) -> Path:
+    return Path(out) if out else Path("runs") / spec_name
+
+
+def cmd_sweep_run(args) -> int:
+    from sweeps import runner, spec as spec_mod
+
+    spec = spec_mod.load(args.spec)
+    spec_mod.expand(spec)  # every validation error surfaces before anything trains
+    sweep_dir = _sweep_dir(spec.name, args.out)
+    print(f"sweep {spec.name!r} -> {sweep_dir}", flush=True)
+    s = runner.run(spec, sweep_dir, log=lambda m: print(m, flush=True))
+    print(
+        f"done: {s.total} trials ({s.skipped} already recorded, {s.finished} finished, "
+        f"{s.diverged} diverged, {s.failed} failed) in {s.sweep_dir}"
+    )
+    return 1 if s.failed else 0
+
+
+def cmd_sweep_plan(args) -> int:
+    from sweeps import spec as spec_mod
+
+    spec = spec_mod.load(args.spec)
+    for t in spec_mod.expand(spec):
+        where = ", ".join(f"{a}={v:g}" for a, v in t.axes.items())
+        print(f"{t.trial_id}  seed={t.config.seed}  {where}")
+    return 0
+
+
+def _fits(args):
+    from analysis import fits, load
+
+    records = load.load_records(args.sweep_dirs)
+    if not records:
+        raise FileNotFoundError(f"no finished trials in {', '.join(args.sweep_dirs)}")
+    return records, fits.fit_axes(records, metric=args.metric, x=args.x), fits.bayes_floor(records)
+
+
+def cmd_fit(args) -> int:
+    from analysis import fits
+
+    records, axis_fits, floor = _fits(args)
+    if args.json:
+        print(json.dumps({"bayes_ne": floor, "axes": fits.fit_rows(axis_fits)}, indent=1))
+    else:
+        print(fits.format_table(axis_fits, floor if args.metric == "ne" else None))
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from analysis import plots
+
+    records, axis_fits, floor = _fits(args)
+    fig = plots.scaling_panels(axis_fits, bayes_ne=floor, title=", ".join(Path(d).name for d in args.sweep_dirs))
+    out = Path(args.out) if args.out else Path(args.sweep_dirs[0]) / f"scaling_{args.metric}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+    return 0
+
+
+def _add_fit_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR", help="sweep directories (runs/<name>)")
+    p.add_argument("--metric", default="ne", help="metric to fit (default: ne)")
+    p.add_argument(
+        "--x", default="scale", choices=["scale", "params", "embedding_params", "dense_params", "flops", "examples"],
+        help="x-value of each point (default: the axis' scale value)",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="recscale", description="Scaling-law sweeps for recommendation models.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    sweep = sub.add_parser("sweep", help="plan and run sweeps").add_subparsers(dest="sweep_command", required=True)
+    run = sweep.add_parser("run", help="run (or resume) every trial of a spec")
+    run.add_argument("spec", metavar="SPEC", help="sweep spec (YAML)")
+    run.add_argument("--out", help="sweep directory (default: runs/<spec name>)")
+    run.set_defaults(func=cmd_sweep_run)
+    plan = sweep.add_parser("plan", help="print the expanded trials without running them")
+    plan.add_argument("spec", metavar="SPEC")
+    plan.set_defaults(func=cmd_sweep_plan)
+
+    fit = sub.add_parser("fit", help="fit y = beta * x^-alpha + gamma per axis and print the table")
+    _add_fit_args(fit)
+    fit.add_argument("--json", action="store_true", help="print the fits as JSON")
+    fit.set_defaults(func=cmd_fit)
+
+    plot = sub.add_parser("plot", help="one PNG per sweep: a panel per axis with points, fit and the Bayes floor")
+    _add_fit_args(plot)
+    plot.add_argument("--out", help="PNG path (default: SWEEP_DIR/scaling_<metric>.png)")
+    plot.set_defaults(func=cmd_plot)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    args = parser().parse_args(argv)
+    from sweeps.errors import SpecError
+
+    try:
+        return args.func(args)
+    except SpecError as e:
+        print(f"recscale: error: invalid spec: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as e:
+        print(f"recscale: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

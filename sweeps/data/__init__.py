@@ -1,0 +1,1 @@
+"""Data sets that trials train on. The embedded default is the synthetic CTR world."""

@@ -1,0 +1,39 @@
+"""Recipes: per architecture, the user-facing model knobs and how each scaling axis moves them.
+
+A recipe module ``sweeps/recipes/<arch>.py`` exposes ``ModelSpec`` (a frozen dataclass of
+the knobs a spec may set under ``model:``), ``build(spec, data) -> models.<arch>.Config``
+and ``AXES`` (axis name -> ``Axis``). The ``data`` axis is shared by every architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from types import ModuleType
+from typing import Any, Callable
+
+import models
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+    """A named rule mapping a scale value (and the base model spec) to dotted overrides."""
+
+    name: str
+    doc: str
+    overrides: Callable[[Any, Any], dict[str, Any]]
+    integer: bool = True
+
+
+COMMON_AXES = {
+    "data": Axis("data", "training examples (a prefix of the training stream)", lambda v, base: {"data.examples": v}),
+}
+
+
+def get(arch: str) -> ModuleType:
+    models.get(arch)
+    return importlib.import_module(f"sweeps.recipes.{arch}")
+
+
+def axes(arch: str) -> dict[str, Axis]:
+    return {**COMMON_AXES, **get(arch).AXES}

@@ -1,0 +1,44 @@
+"""The DLRM recipe: model knobs and the scaling axes of Ardalani et al. (2022)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from models import dlrm
+from sweeps.config import checked
+from sweeps.data.ctr_world import Field
+from sweeps.recipes import Axis
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    embed_dim: int = checked(16)
+    rows: int = checked(8192)  # rows per table, capped at the field's cardinality
+    bottom_mlp: tuple[int, ...] = checked((64, 32))
+    top_mlp: tuple[int, ...] = checked((64, 32))
+
+
+def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Config:
+    return dlrm.Config(
+        n_dense=n_dense,
+        fields=tuple(f.name for f in fields),
+        rows=tuple(min(spec.rows, f.cardinality) for f in fields),
+        bags=tuple(f.bag for f in fields),
+        embed_dim=spec.embed_dim,
+        bottom_mlp=spec.bottom_mlp,
+        top_mlp=spec.top_mlp,
+    )
+
+
+def _scale_mlps(width: int, base: ModelSpec) -> dict:
+    """Every MLP layer scaled so the widest is ``width``, keeping the base proportions."""
+    widest = max(base.bottom_mlp + base.top_mlp)
+    scale = lambda sizes: tuple(max(1, round(width * s / widest)) for s in sizes)  # noqa: E731
+    return {"model.bottom_mlp": scale(base.bottom_mlp), "model.top_mlp": scale(base.top_mlp)}
+
+
+AXES = {
+    "vertical": Axis("vertical", "embedding rows per table (hash size)", lambda v, base: {"model.rows": v}),
+    "horizontal": Axis("horizontal", "embedding dimension", lambda v, base: {"model.embed_dim": v}),
+    "mlp": Axis("mlp", "width of the widest MLP layer, bottom and top scaled together", _scale_mlps),
+}

@@ -1,0 +1,90 @@
+"""The local result store: one JSON file per trial under ``SWEEP_DIR/trials/``.
+
+Atomic per-trial files were chosen over a database: a record is written to a temporary
+file in the same directory, flushed, fsynced and renamed over its final name, so a
+reader sees either no record or a whole one (a process killed mid-write leaves only a
+``.tmp`` file, which readers ignore), and concurrent writers of different trials never
+touch the same file. The store is the single source of truth; wandb only mirrors it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialRecord:
+    trial_id: str
+    sweep: str
+    arch: str
+    seed: int
+    axes: dict[str, float]  # axis name -> scale value, for every axis this trial lies on
+    config: dict[str, Any]
+    status: str  # "finished" | "diverged" | "failed"
+    params: dict[str, int]  # embedding, dense, total
+    flops_per_example: dict[str, int]  # forward, train (= 3 x forward)
+    train_flops: float
+    examples_seen: int
+    final_metrics: dict[str, float]
+    best_metrics: dict[str, float]
+    curve: list[dict[str, float]]
+    wall_time_s: float
+    compile_time_s: float
+    throughput: float  # training examples per second, compile excluded
+    bayes_ne: float | None
+    metric_note: str
+    versions: dict[str, str]
+    message: str = ""
+    schema: int = SCHEMA
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrialRecord":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def trials_dir(sweep_dir: Path | str) -> Path:
+    return Path(sweep_dir) / "trials"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write(sweep_dir: Path | str, record: TrialRecord) -> Path:
+    path = trials_dir(sweep_dir) / f"{record.trial_id}.json"
+    write_atomic(path, record.to_json())
+    return path
+
+
+def has(sweep_dir: Path | str, trial_id: str) -> bool:
+    return (trials_dir(sweep_dir) / f"{trial_id}.json").exists()
+
+
+def read_all(sweep_dir: Path | str) -> Iterator[TrialRecord]:
+    """Every complete record of a sweep, in trial-id order."""
+    d = trials_dir(sweep_dir)
+    if not d.is_dir():
+        return
+    for path in sorted(d.glob("*.json")):
+        yield TrialRecord.from_dict(json.loads(path.read_text()))

@@ -1,0 +1,154 @@
+"""Train one CTR trial: a jitted ``lax.scan`` over chunks of steps, periodic evaluation.
+
+Compiled programs are cached per (model config, optimiser, batch shape), so trials that
+differ only in seed or data budget (replicates, the data axis) reuse one compilation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+import models
+from sweeps import metrics, optim
+from sweeps.config import OptimConfig, TrialConfig
+from sweeps.data.ctr_world import Batch, CTRWorld
+
+EVAL_BATCH = 8192
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    status: str  # "finished" | "diverged"
+    steps: int
+    examples_seen: int
+    curve: tuple[dict, ...]
+    final: dict
+    best: dict
+    train_seconds: float
+    compile_seconds: float
+    message: str = ""
+
+
+def _bce(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+
+
+@functools.lru_cache(maxsize=32)
+def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
+    """The jitted init, train-chunk and predict functions for one model shape."""
+    module = models.get(arch)
+    tx = optim.make(optim_cfg)
+    graphdef, _ = nnx.split(nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0))))
+
+    def init(seed: int):
+        params = nnx.state(module.Model(model_cfg, rngs=nnx.Rngs(seed)))
+        return params, tx.init(params)
+
+    def loss_fn(params, batch):
+        logits = nnx.merge(graphdef, params)(batch["inputs"])
+        return _bce(logits, batch["label"])
+
+    def step(carry, xs):
+        batch, active = xs
+
+        def do(c):
+            params, opt_state = c
+            loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
+
+    @jax.jit
+    def train_chunk(params, opt_state, batches, active):
+        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (batches, active))
+        return params, opt_state, losses
+
+    @jax.jit
+    def predict(params, inputs):
+        return jax.nn.sigmoid(nnx.merge(graphdef, params)(inputs))
+
+    return init, train_chunk, predict
+
+
+def _chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):
+    """``steps`` batches starting at step ``start``; steps past the budget are padding."""
+    n_real = max(0, min(steps, total_steps - start))
+    lo, hi = start * batch_size, (start + n_real) * batch_size
+    pad = (steps - n_real) * batch_size
+
+    def shape(a):
+        if pad:
+            a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)])
+        return a.reshape(steps, batch_size, *a.shape[1:])
+
+    part = data.slice(lo, hi)
+    batches = {
+        "inputs": {"dense": shape(part.dense), "ids": {k: shape(v) for k, v in part.ids.items()}},
+        "label": shape(part.label),
+    }
+    return batches, np.arange(steps) < n_real
+
+
+def evaluate(predict, params, eval_set: Batch) -> dict[str, float]:
+    q = np.concatenate(
+        [
+            np.asarray(predict(params, eval_set.slice(i, i + EVAL_BATCH).as_inputs()))
+            for i in range(0, len(eval_set), EVAL_BATCH)
+        ]
+    )
+    return metrics.ctr_metrics(q.astype(np.float64), eval_set.label, eval_set.prob.astype(np.float64))
+
+
+def eval_steps(total_steps: int, points: int, chunk: int) -> list[int]:
+    """Chunk-aligned steps at which to evaluate: about ``points`` evenly spaced, and the last."""
+    n_chunks = math.ceil(total_steps / chunk)
+    every = max(1, round(n_chunks / points))
+    marks = {min(c * chunk, total_steps) for c in range(every, n_chunks + 1, every)}
+    return sorted(marks | {total_steps})
+
+
+def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
+    """Train ``model_cfg`` (an ``models.<arch>.Config``) as ``cfg`` says; NaN/inf ends it as diverged."""
+    bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
+    total_steps = max(1, cfg.data.examples // bs)
+    data = world.train(total_steps * bs)
+    t0 = time.perf_counter()
+    init, train_chunk, predict = _programs(model_cfg, cfg.arch, cfg.optim, chunk)
+    params, opt_state = init(cfg.seed)
+    jax.block_until_ready(params)
+    compile_s = time.perf_counter() - t0
+
+    curve: list[dict] = []
+    marks = eval_steps(total_steps, cfg.train.eval_points, chunk)
+    step, status, message, recent = 0, "finished", "", []
+    t_train = time.perf_counter()
+    while step < total_steps:
+        batches, active = _chunk_arrays(data, step, chunk, bs, total_steps)
+        params, opt_state, losses = train_chunk(params, opt_state, batches, active)
+        losses = np.asarray(losses)[active]
+        step += int(active.sum())
+        recent.append(float(losses.mean()))
+        if not np.all(np.isfinite(losses)):
+            status, message = "diverged", f"non-finite training loss at step <= {step}"
+            break
+        if step in marks:
+            m = evaluate(predict, params, world.eval_set)
+            curve.append({"step": step, "examples": step * bs, "train_loss": float(np.mean(recent)), **m})
+            recent = []
+            if not np.isfinite(m["ne"]) or not np.isfinite(m["logloss"]):
+                status, message = "diverged", f"non-finite evaluation at step {step}"
+                break
+    train_s = time.perf_counter() - t_train
+    final = curve[-1] if curve and status == "finished" else {}
+    best = min(curve, key=lambda r: r["ne"]) if curve and status == "finished" else {}
+    return TrainResult(status, step, step * bs, tuple(curve), final, best, train_s, compile_s, message)

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from scaling import FitError, bootstrap, fit_log_linear, fit_power_law
+
+ALPHA, BETA, GAMMA = 0.3, 5.0, 0.8
+X = np.geomspace(1e4, 1e8, 10)
+
+
+def curve(x):
+    return BETA * x ** -ALPHA + GAMMA
+
+
+def test_intervals_contain_the_truth_and_the_estimate():
+    y = curve(X) * np.exp(np.random.default_rng(0).normal(0, 0.003, X.size))
+    fit = fit_power_law(X, y)
+    boot = bootstrap(fit, X, y, n_resamples=300, x_pred=[1e6])
+    assert boot.n_failed == 0 and boot.samples.shape == (300, 3)
+    for name, truth in zip(("alpha", "beta", "gamma"), (ALPHA, BETA, GAMMA)):
+        lo, hi = boot.interval(name)
+        assert lo <= truth <= hi
+        assert lo <= fit.params[name] <= hi
+    assert boot.pred_lower[0] <= curve(1e6) <= boot.pred_upper[0]
+    assert boot.std("alpha") > 0
+
+
+def test_interval_width_shrinks_with_less_noise():
+    rng = np.random.default_rng(1)
+    widths = []
+    for noise in (0.01, 0.001):
+        y = curve(X) * np.exp(rng.normal(0, noise, X.size))
+        boot = bootstrap(fit_power_law(X, y), X, y, n_resamples=200)
+        lo, hi = boot.interval("alpha")
+        widths.append(hi - lo)
+    assert widths[1] < widths[0] / 3
+
+
+def test_grouped_bootstrap_resamples_whole_seeds():
+    rng = np.random.default_rng(2)
+    seeds = np.repeat(np.arange(4)[None, :], 6, axis=0).ravel()
+    x = np.repeat(np.geomspace(1e4, 1e8, 6), 4)
+    seed_offset = rng.normal(0, 0.004, 4)[seeds]
+    y = curve(x) * np.exp(seed_offset + rng.normal(0, 0.001, x.size))
+    fit = fit_power_law(x, y)
+    grouped = bootstrap(fit, x, y, groups=seeds, n_resamples=200, seed=3)
+    pointwise = bootstrap(fit, x, y, n_resamples=200, seed=3)
+    assert grouped.grouped and not pointwise.grouped
+    g_lo, g_hi = grouped.interval("gamma")
+    p_lo, p_hi = pointwise.interval("gamma")
+    assert g_hi - g_lo > p_hi - p_lo
+    assert g_lo <= GAMMA <= g_hi
+
+
+def test_log_linear_bootstrap_matches_ols_standard_error():
+    rng = np.random.default_rng(4)
+    x = np.geomspace(1, 1e6, 40)
+    y = 0.15 + 0.0195 * np.log(x) + rng.normal(0, 0.01, x.size)
+    fit = fit_log_linear(x, y, higher_is_better=True)
+    boot = bootstrap(fit, x, y, n_resamples=1000)
+    lx = np.log(x)
+    resid = y - fit.predict(x)
+    se_b = np.sqrt(np.sum(resid ** 2) / (x.size - 2) / np.sum((lx - lx.mean()) ** 2))
+    assert boot.std("b") == pytest.approx(se_b, rel=0.2)
+    lo, hi = boot.interval("b")
+    assert lo <= 0.0195 <= hi
+
+
+def test_gain_per_doubling_samples_centre_on_the_fit():
+    y = curve(X) * np.exp(np.random.default_rng(5).normal(0, 0.002, X.size))
+    fit = fit_power_law(X, y)
+    boot = bootstrap(fit, X, y, n_resamples=200)
+    gains = boot.gain_per_doubling_samples(1e6)
+    assert np.all(gains > 0)
+    assert np.median(gains) == pytest.approx(float(fit.gain_per_doubling(1e6)), rel=0.15)
+
+
+def test_bootstrap_rejects_mismatched_data_and_bad_settings():
+    y = curve(X)
+    fit = fit_power_law(X, y)
+    with pytest.raises(FitError, match="points the fit was made from"):
+        bootstrap(fit, X[:-1], y[:-1])
+    with pytest.raises(FitError, match="level"):
+        bootstrap(fit, X, y, level=1.5)
+    with pytest.raises(FitError, match="groups"):
+        bootstrap(fit, X, y, groups=np.zeros(X.size))
+
+
+def test_coverage_of_95_percent_intervals_is_near_nominal():
+    rng = np.random.default_rng(6)
+    n_rep, hits_alpha, hits_pred = 40, 0, 0
+    for rep in range(n_rep):
+        y = curve(X) * np.exp(rng.normal(0, 0.003, X.size))
+        boot = bootstrap(fit_power_law(X, y), X, y, n_resamples=150, x_pred=[1e6], seed=rep)
+        lo, hi = boot.interval("alpha")
+        hits_alpha += lo <= ALPHA <= hi
+        hits_pred += boot.pred_lower[0] <= curve(1e6) <= boot.pred_upper[0]
+    assert 0.8 <= hits_alpha / n_rep <= 1.0
+    assert 0.8 <= hits_pred / n_rep <= 1.0
