@@ -62,8 +62,8 @@ def solve_log_linear(log_x: NDArray[np.float64], y: NDArray[np.float64],
                      weights: NDArray[np.float64]) -> NDArray[np.float64]:
     """Weighted least-squares ``(a, b)`` of y on ln x."""
     w = weights / np.sum(weights)
-    mx, my = np.dot(w, log_x), np.dot(w, y)
-    b = np.dot(w, (log_x - mx) * (y - my)) / np.dot(w, (log_x - mx) ** 2)
+    mx, my = np.sum(w * log_x), np.sum(w * y)
+    b = np.sum(w * (log_x - mx) * (y - my)) / np.sum(w * (log_x - mx) ** 2)
     return np.array([my - b * mx, b])
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import OptimizeResult, minimize
 
+from scaling.blas_threads import one_blas_thread
 from scaling.goodness import r_squared, rmse
 from scaling.huber import huber_slope, huber_terms
 from scaling.validation import FitError, as_xy, direction_warnings
@@ -128,8 +129,8 @@ class PowerLawProblem:
         pred = power + g
         r = np.log(pred) - self.log_t
         s = weights * huber_slope(r, self.delta) / (self.delta * pred)
-        grad = np.array([-np.dot(s, self.log_u * power), np.dot(s, power), np.sum(s)])
-        return float(np.dot(weights, huber_terms(r, self.delta))) / self.delta, grad
+        grad = np.array([-np.sum(s * self.log_u * power), np.sum(s * power), np.sum(s)])
+        return float(np.sum(weights * huber_terms(r, self.delta))) / self.delta, grad
 
     def grid_starts(self, weights: NDArray[np.float64]) -> NDArray[np.float64]:
         g_lo, g_hi = self.bounds[2]
@@ -142,7 +143,7 @@ class PowerLawProblem:
         lb = np.clip(np.nan_to_num(lb, nan=self.bounds[1][0]), *self.bounds[1])
         theta = np.stack([alpha, lb, gamma], axis=1)
         pred = np.exp(theta[:, 1:2] - theta[:, 0:1] * self.log_u[None, :]) + theta[:, 2:3]
-        losses = huber_terms(np.log(pred) - self.log_t[None, :], self.delta) @ weights
+        losses = np.sum(huber_terms(np.log(pred) - self.log_t[None, :], self.delta) * weights, axis=1)
         return theta[np.argsort(losses)[:N_STARTS]]
 
     def solve(self, starts: NDArray[np.float64], weights: NDArray[np.float64]) -> tuple[OptimizeResult, bool]:
@@ -153,11 +154,12 @@ class PowerLawProblem:
         used here routinely end that way at the optimum, at the limit of float precision).
         """
         best = None
-        for start in np.atleast_2d(starts):
-            res = minimize(self.objective, start, args=(weights,), jac=True, method="L-BFGS-B",
-                           bounds=self.bounds, options=_LBFGS_OPTIONS)
-            if best is None or res.fun < best.fun:
-                best = res
+        with one_blas_thread():
+            for start in np.atleast_2d(starts):
+                res = minimize(self.objective, start, args=(weights,), jac=True, method="L-BFGS-B",
+                               bounds=self.bounds, options=_LBFGS_OPTIONS)
+                if best is None or res.fun < best.fun:
+                    best = res
         return best, bool(best.success) or projected_gradient_norm(best, self.bounds) < STATIONARY_GTOL
 
     def to_params(self, theta: NDArray[np.float64]) -> tuple[float, float, float]:
