@@ -1,8 +1,11 @@
 """Scaling-law fitting on arrays: NumPy/SciPy only, no I/O."""
 
 from scaling.bootstrap import Bootstrap, bootstrap
+from scaling.compute_optimal import ComputeOptimal, compute_optimal
 from scaling.extrapolation import ExtrapolationCheck, check_extrapolation
 from scaling.goodness import aic, bic, r_squared, rmse
+from scaling.joint import JointFit, fit_joint_law
+from scaling.joint_bootstrap import JointBootstrap, bootstrap_joint
 from scaling.laws import LAWS, LawComparison, compare_laws, fit_law
 from scaling.log_linear import LogLinearFit, fit_log_linear
 from scaling.power_law import PowerLawFit, fit_power_law, fit_pure_power_law
@@ -12,8 +15,11 @@ from scaling.validation import FitError
 __all__ = [
     "LAWS",
     "Bootstrap",
+    "ComputeOptimal",
     "ExtrapolationCheck",
     "FitError",
+    "JointBootstrap",
+    "JointFit",
     "LawComparison",
     "LogLinearFit",
     "PowerLawFit",
@@ -22,8 +28,11 @@ __all__ = [
     "assess_saturation",
     "bic",
     "bootstrap",
+    "bootstrap_joint",
     "check_extrapolation",
     "compare_laws",
+    "compute_optimal",
+    "fit_joint_law",
     "fit_law",
     "fit_log_linear",
     "fit_power_law",
