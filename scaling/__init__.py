@@ -3,7 +3,9 @@
 from scaling.bootstrap import Bootstrap, bootstrap
 from scaling.compute_optimal import ComputeOptimal, compute_optimal
 from scaling.extrapolation import ExtrapolationCheck, check_extrapolation
+from scaling.frontier import ComputeFrontier, compute_frontier
 from scaling.goodness import aic, bic, r_squared, rmse
+from scaling.isoflop import IsoFlopAnalysis, IsoFlopParabola, isoflop_analysis
 from scaling.joint import JointFit, fit_joint_law
 from scaling.joint_bootstrap import JointBootstrap, bootstrap_joint
 from scaling.laws import LAWS, LawComparison, compare_laws, fit_law
@@ -15,9 +17,12 @@ from scaling.validation import FitError
 __all__ = [
     "LAWS",
     "Bootstrap",
+    "ComputeFrontier",
     "ComputeOptimal",
     "ExtrapolationCheck",
     "FitError",
+    "IsoFlopAnalysis",
+    "IsoFlopParabola",
     "JointBootstrap",
     "JointFit",
     "LawComparison",
@@ -31,12 +36,14 @@ __all__ = [
     "bootstrap_joint",
     "check_extrapolation",
     "compare_laws",
+    "compute_frontier",
     "compute_optimal",
     "fit_joint_law",
     "fit_law",
     "fit_log_linear",
     "fit_power_law",
     "fit_pure_power_law",
+    "isoflop_analysis",
     "r_squared",
     "rmse",
     "seed_spread",
