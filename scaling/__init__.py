@@ -11,10 +11,14 @@ from scaling.joint_bootstrap import JointBootstrap, bootstrap_joint
 from scaling.laws import LAWS, LawComparison, compare_laws, fit_law
 from scaling.log_linear import LogLinearFit, fit_log_linear
 from scaling.power_law import PowerLawFit, fit_power_law, fit_pure_power_law
+from scaling.ranking import AXIS_CODES, ApproachRanking, AxisGain, axis_code, rank_axes
 from scaling.saturation import Saturation, assess_saturation, seed_spread
 from scaling.validation import FitError
 
 __all__ = [
+    "AXIS_CODES",
+    "ApproachRanking",
+    "AxisGain",
     "LAWS",
     "Bootstrap",
     "ComputeFrontier",
@@ -31,6 +35,7 @@ __all__ = [
     "Saturation",
     "aic",
     "assess_saturation",
+    "axis_code",
     "bic",
     "bootstrap",
     "bootstrap_joint",
@@ -45,6 +50,7 @@ __all__ = [
     "fit_pure_power_law",
     "isoflop_analysis",
     "r_squared",
+    "rank_axes",
     "rmse",
     "seed_spread",
 ]
