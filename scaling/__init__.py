@@ -13,12 +13,15 @@ from scaling.log_linear import LogLinearFit, fit_log_linear
 from scaling.power_law import PowerLawFit, fit_power_law, fit_pure_power_law
 from scaling.ranking import AXIS_CODES, ApproachRanking, AxisGain, axis_code, rank_axes
 from scaling.saturation import Saturation, assess_saturation, seed_spread
+from scaling.table import AxisData, AxisResult, SeedRow, SeedTable, seed_table
 from scaling.validation import FitError
 
 __all__ = [
     "AXIS_CODES",
     "ApproachRanking",
+    "AxisData",
     "AxisGain",
+    "AxisResult",
     "LAWS",
     "Bootstrap",
     "ComputeFrontier",
@@ -33,6 +36,8 @@ __all__ = [
     "LogLinearFit",
     "PowerLawFit",
     "Saturation",
+    "SeedRow",
+    "SeedTable",
     "aic",
     "assess_saturation",
     "axis_code",
@@ -53,4 +58,5 @@ __all__ = [
     "rank_axes",
     "rmse",
     "seed_spread",
+    "seed_table",
 ]

@@ -3,7 +3,8 @@
 Criterion: the curve is **saturated** when, at the largest observed x, the fitted gain
 from doubling x, ``beta * x_max**(-alpha) * (1 - 2**(-alpha))``, is below a noise floor.
 The floor is ``noise`` when given (pass the seed-to-seed spread, e.g. from
-:func:`seed_spread`), otherwise ``rel_threshold * |y(x_max)|`` (default 0.1% of the metric).
+:func:`seed_spread`), otherwise ``rel_threshold * |y(x_max)|`` (default 2e-4: a 0.02% change of the
+metric, the order of gain that large recommender studies still count as a real win).
 
 Also reported: the headroom ``(e(x_max) - gamma) / gamma`` (e is y, or 1 - y for a
 higher-is-better metric; infinite when gamma is 0), and the x beyond which a doubling
@@ -20,7 +21,7 @@ from numpy.typing import ArrayLike
 from scaling.power_law import PowerLawFit
 from scaling.validation import FitError
 
-REL_THRESHOLD = 1e-3
+REL_THRESHOLD = 2e-4
 
 
 @dataclass(frozen=True)
