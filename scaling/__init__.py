@@ -1,4 +1,14 @@
-"""Scaling-law fitting on arrays: NumPy/SciPy only, no I/O."""
+"""Scaling-law fitting on arrays (NumPy/SciPy only, no I/O).
+
+Per-axis laws: :func:`fit_power_law` (``y = beta * x**-alpha + gamma``, Huber on log
+residuals, L-BFGS-B), :func:`fit_pure_power_law`, :func:`fit_log_linear`
+(``y = a + b ln x``); :func:`compare_laws` by AIC/BIC. Higher-is-better metrics are fitted
+on ``1 - y``. Uncertainty: :func:`bootstrap` (points or replicate groups).
+Diagnostics: :func:`assess_saturation`, :func:`check_extrapolation`, :func:`rank_axes`,
+:func:`seed_table`. Compute: :func:`fit_joint_law` (``E + A/N**a + B/D**b``) with
+:func:`bootstrap_joint` and :func:`compute_optimal`, :func:`isoflop_analysis`,
+:func:`compute_frontier`. Bad input raises :class:`FitError`.
+"""
 
 from scaling.bootstrap import Bootstrap, bootstrap
 from scaling.compute_optimal import ComputeOptimal, compute_optimal
@@ -17,46 +27,46 @@ from scaling.table import AxisData, AxisResult, SeedRow, SeedTable, seed_table
 from scaling.validation import FitError
 
 __all__ = [
-    "AXIS_CODES",
+    "aic",
     "ApproachRanking",
+    "assess_saturation",
+    "axis_code",
+    "AXIS_CODES",
     "AxisData",
     "AxisGain",
     "AxisResult",
-    "LAWS",
-    "Bootstrap",
-    "ComputeFrontier",
-    "ComputeOptimal",
-    "ExtrapolationCheck",
-    "FitError",
-    "IsoFlopAnalysis",
-    "IsoFlopParabola",
-    "JointBootstrap",
-    "JointFit",
-    "LawComparison",
-    "LogLinearFit",
-    "PowerLawFit",
-    "Saturation",
-    "SeedRow",
-    "SeedTable",
-    "aic",
-    "assess_saturation",
-    "axis_code",
     "bic",
+    "Bootstrap",
     "bootstrap",
     "bootstrap_joint",
     "check_extrapolation",
     "compare_laws",
     "compute_frontier",
     "compute_optimal",
+    "ComputeFrontier",
+    "ComputeOptimal",
+    "ExtrapolationCheck",
     "fit_joint_law",
     "fit_law",
     "fit_log_linear",
     "fit_power_law",
     "fit_pure_power_law",
+    "FitError",
     "isoflop_analysis",
+    "IsoFlopAnalysis",
+    "IsoFlopParabola",
+    "JointBootstrap",
+    "JointFit",
+    "LawComparison",
+    "LAWS",
+    "LogLinearFit",
+    "PowerLawFit",
     "r_squared",
     "rank_axes",
     "rmse",
+    "Saturation",
     "seed_spread",
     "seed_table",
+    "SeedRow",
+    "SeedTable",
 ]

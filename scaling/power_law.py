@@ -170,7 +170,6 @@ class PowerLawProblem:
         return np.array([alpha, np.log(beta * self.x_ref ** (-alpha) / self.t_scale), gamma / self.t_scale])
 
 
-
 def fit_power_law(x: ArrayLike, y: ArrayLike, *, gamma_min: float | None = None, gamma_max: float | None = None,
                   delta: float = 1e-3, higher_is_better: bool = False) -> PowerLawFit:
     """Fit ``y = beta * x**(-alpha) + gamma`` (or ``1 - y = ...`` when higher is better).
