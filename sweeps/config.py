@@ -38,10 +38,21 @@ class DataConfig:
     examples: int = checked(262_144)
 
 
+def _optim_check(attr: str):
+    def check(v):
+        from sweeps import optim
+
+        return getattr(optim, attr)(v)
+
+    return check
+
+
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-    name: str = "adam"
-    lr: float = checked(2e-3)
+    name: str = checked("adam", _optim_check("check_name"))
+    lr: float = checked(1e-2)
+    schedule: str = checked("cosine", _optim_check("check_schedule"))
+    final_lr_frac: float = checked(0.1, _optim_check("fraction"))
     b1: float = 0.9
     b2: float = 0.999
     eps: float = checked(1e-8)

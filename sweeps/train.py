@@ -42,6 +42,15 @@ def _bce(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
 
 
+def _unit_lr_key(cfg: OptimConfig) -> OptimConfig:
+    """Fields that do not change the compiled program are normalised away."""
+    return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
+
+
+def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
+    return _programs(model_cfg, arch, _unit_lr_key(optim_cfg), chunk)
+
+
 @functools.lru_cache(maxsize=32)
 def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
     """The jitted init, train-chunk and predict functions for one model shape."""
@@ -58,19 +67,20 @@ def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
         return _bce(logits, batch["label"])
 
     def step(carry, xs):
-        batch, active = xs
+        batch, active, lr = xs
 
         def do(c):
             params, opt_state = c
             loss, grads = jax.value_and_grad(loss_fn)(params, batch)
             updates, opt_state = tx.update(grads, opt_state, params)
+            updates = jax.tree.map(lambda u: lr * u, updates)
             return (optax.apply_updates(params, updates), opt_state), loss
 
         return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
 
     @jax.jit
-    def train_chunk(params, opt_state, batches, active):
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (batches, active))
+    def train_chunk(params, opt_state, batches, active, lrs):
+        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (batches, active, lrs))
         return params, opt_state, losses
 
     @jax.jit
@@ -123,7 +133,7 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
     t0 = time.perf_counter()
-    init, train_chunk, predict = _programs(model_cfg, cfg.arch, cfg.optim, chunk)
+    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk)
     params, opt_state = init(cfg.seed)
     jax.block_until_ready(params)
     compile_s = time.perf_counter() - t0
@@ -134,7 +144,8 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
     t_train = time.perf_counter()
     while step < total_steps:
         batches, active = _chunk_arrays(data, step, chunk, bs, total_steps)
-        params, opt_state, losses = train_chunk(params, opt_state, batches, active)
+        lrs = optim.learning_rates(cfg.optim, np.arange(step, step + chunk), total_steps)
+        params, opt_state, losses = train_chunk(params, opt_state, batches, active, lrs)
         losses = np.asarray(losses)[active]
         step += int(active.sum())
         recent.append(float(losses.mean()))

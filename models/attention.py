@@ -1,0 +1,83 @@
+"""Causal attention for the sequential models: fast (batched einsum) and reference (loops).
+
+Shapes: ``q_BxLxHxK``, ``k_BxLxHxK``, ``v_BxLxHxV``; ``valid_BxL`` is True at real
+(non-pad) positions. Query ``i`` sees key ``j`` iff ``j <= i`` (array index) and both are
+real, so with any padding layout a real position sees exactly the real items up to it.
+Padded query rows come out as zeros.
+
+HSTU's pointwise attention: ``A_ij = SiLU(q_i . k_j + bias_ij) / n_i`` over the visible
+keys, where ``n_i`` is the number of visible keys (real positions ``j <= i``); no softmax,
+no ``1/sqrt(K)``. Dividing by ``n_i`` rather than by the padded length makes the result
+independent of the padding (the reference's ``1/n`` counts pad slots).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_NEG = -1e30
+
+
+def causal_mask(valid_BxL: jax.Array) -> jax.Array:
+    L = valid_BxL.shape[1]
+    causal_LxL = jnp.tril(jnp.ones((L, L), dtype=bool))
+    return causal_LxL[None] & valid_BxL[:, :, None] & valid_BxL[:, None, :]
+
+
+def pointwise_attention(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, bias_BxHxLxL, valid_BxL):
+    """HSTU attention; ``bias_BxHxLxL`` may broadcast (e.g. ``Bx1xLxL`` shared by heads)."""
+    mask_Bx1xLxL = causal_mask(valid_BxL)[:, None]
+    n_Bx1xLx1 = jnp.maximum(mask_Bx1xLxL.sum(-1, keepdims=True), 1).astype(q_BxLxHxK.dtype)
+    s_BxHxLxL = jnp.einsum("bihk,bjhk->bhij", q_BxLxHxK, k_BxLxHxK) + bias_BxHxLxL
+    a_BxHxLxL = jnp.where(mask_Bx1xLxL, jax.nn.silu(s_BxHxLxL), 0.0) / n_Bx1xLx1
+    return jnp.einsum("bhij,bjhv->bihv", a_BxHxLxL, v_BxLxHxV)
+
+
+def softmax_attention(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, valid_BxL):
+    """Scaled dot-product softmax attention over the visible keys (SASRec)."""
+    mask_Bx1xLxL = causal_mask(valid_BxL)[:, None]
+    scale = 1.0 / np.sqrt(q_BxLxHxK.shape[-1])
+    s_BxHxLxL = jnp.einsum("bihk,bjhk->bhij", q_BxLxHxK, k_BxLxHxK) * scale
+    p_BxHxLxL = jax.nn.softmax(jnp.where(mask_Bx1xLxL, s_BxHxLxL, _NEG), axis=-1)
+    p_BxHxLxL = jnp.where(mask_Bx1xLxL, p_BxHxLxL, 0.0)
+    return jnp.einsum("bhij,bjhv->bihv", p_BxHxLxL, v_BxLxHxV)
+
+
+def _visible(valid_BxL, b: int, i: int) -> list[int]:
+    valid = np.asarray(valid_BxL)
+    return [j for j in range(i + 1) if valid[b, j]] if valid[b, i] else []
+
+
+def pointwise_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, bias_BxHxLxL, valid_BxL):
+    """Loops over batch, head and query; ``valid_BxL`` must be concrete."""
+    B, L, H, _ = q_BxLxHxK.shape
+    bias_BxHxLxL = jnp.broadcast_to(bias_BxHxLxL, (B, H, L, L))
+    out = jnp.zeros((B, L, H, v_BxLxHxV.shape[-1]), v_BxLxHxV.dtype)
+    for b in range(B):
+        for i in range(L):
+            js = _visible(valid_BxL, b, i)
+            for h in range(H):
+                acc = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
+                for j in js:
+                    s = jnp.dot(q_BxLxHxK[b, i, h], k_BxLxHxK[b, j, h]) + bias_BxHxLxL[b, h, i, j]
+                    acc = acc + s * jax.nn.sigmoid(s) / len(js) * v_BxLxHxV[b, j, h]
+                out = out.at[b, i, h].set(acc)
+    return out
+
+
+def softmax_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, valid_BxL):
+    B, L, H, K = q_BxLxHxK.shape
+    out = jnp.zeros((B, L, H, v_BxLxHxV.shape[-1]), v_BxLxHxV.dtype)
+    for b in range(B):
+        for i in range(L):
+            js = _visible(valid_BxL, b, i)
+            for h in range(H):
+                if not js:
+                    continue
+                s = jnp.stack([jnp.dot(q_BxLxHxK[b, i, h], k_BxLxHxK[b, j, h]) for j in js])
+                w = jnp.exp(s / np.sqrt(K) - jnp.max(s / np.sqrt(K)))
+                w = w / w.sum()
+                out = out.at[b, i, h].set(sum(w[n] * v_BxLxHxV[b, j, h] for n, j in enumerate(js)))
+    return out

@@ -1,0 +1,38 @@
+import numpy as np
+
+from sweeps import runner, spec as spec_mod
+from sweeps.spec import PlannedTrial
+
+TINY_MODEL = {"embed_dim": 8, "rows": 2048, "bottom_mlp": [32, 16], "top_mlp": [32]}
+
+
+def _trial(**over) -> PlannedTrial:
+    tree = spec_mod._merge({"model": TINY_MODEL, "data": {"examples": 65536}, "optim": {"lr": 0.01}}, over)
+    return PlannedTrial(spec_mod.build_config("dlrm", 0, tree, "base"), {"data": tree["data"]["examples"]})
+
+
+def test_training_lowers_ne_well_below_one():
+    rec = runner.run_trial(_trial(), "t")
+    assert rec.status == "finished"
+    assert rec.final_metrics["ne"] < 0.93
+    assert rec.final_metrics["auc"] > 0.65
+    assert rec.final_metrics["ne"] > rec.bayes_ne
+    # the learning curve goes down
+    assert rec.curve[-1]["ne"] < rec.curve[0]["ne"]
+    assert rec.examples_seen == 65536
+    assert rec.train_flops == 3 * rec.flops_per_example["forward"] * 65536
+    assert rec.curve[-1]["examples"] == 65536
+
+
+def test_same_config_and_seed_gives_same_numbers():
+    a = runner.run_trial(_trial(data={"examples": 16384}), "t")
+    b = runner.run_trial(_trial(data={"examples": 16384}), "t")
+    assert a.final_metrics == b.final_metrics
+    assert [c["ne"] for c in a.curve] == [c["ne"] for c in b.curve]
+
+
+def test_a_huge_learning_rate_is_recorded_as_diverged():
+    rec = runner.run_trial(_trial(optim={"name": "sgd", "lr": 1e12}), "t")
+    assert rec.status == "diverged"
+    assert rec.final_metrics == {}
+    assert "non-finite" in rec.message
