@@ -106,3 +106,13 @@ def test_coverage_of_95_percent_intervals_is_near_nominal():
         hits_pred += boot.pred_lower[0] <= curve(1e6) <= boot.pred_upper[0]
     assert 0.8 <= hits_alpha / n_rep <= 1.0
     assert 0.8 <= hits_pred / n_rep <= 1.0
+
+
+def test_unconverged_refits_are_dropped_and_counted(monkeypatch):
+    import scaling.power_law as power_law
+
+    y = curve(X) * np.exp(np.random.default_rng(7).normal(0, 0.003, X.size))
+    fit = fit_power_law(X, y)
+    monkeypatch.setitem(power_law._LBFGS_OPTIONS, "maxiter", 1)
+    with pytest.raises(FitError, match="bootstrap refits converged"):
+        bootstrap(fit, X, y, n_resamples=20)

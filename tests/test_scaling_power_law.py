@@ -168,3 +168,13 @@ def test_invalid_bounds_raise():
         fit_power_law(x, y, gamma_min=-1.0)
     with pytest.raises(FitError, match="below gamma_min"):
         fit_power_law(x, y, gamma_min=0.5, gamma_max=0.4)
+
+
+def test_unconverged_optimiser_is_reported_not_hidden(monkeypatch):
+    import scaling.power_law as power_law
+
+    monkeypatch.setitem(power_law._LBFGS_OPTIONS, "maxiter", 1)
+    x, y = noisy_curve(9)
+    fit = fit_power_law(x, y)
+    assert not fit.converged
+    assert any("did not converge" in w for w in fit.warnings)
