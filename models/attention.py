@@ -51,33 +51,36 @@ def _visible(valid_BxL, b: int, i: int) -> list[int]:
 
 
 def pointwise_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, bias_BxHxLxL, valid_BxL):
-    """Loops over batch, head and query; ``valid_BxL`` must be concrete."""
+    """One query at a time over its visible keys; ``valid_BxL`` must be concrete."""
     B, L, H, _ = q_BxLxHxK.shape
     bias_BxHxLxL = jnp.broadcast_to(bias_BxHxLxL, (B, H, L, L))
-    out = jnp.zeros((B, L, H, v_BxLxHxV.shape[-1]), v_BxLxHxV.dtype)
+    zero_V = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
+    rows = []
     for b in range(B):
         for i in range(L):
-            js = _visible(valid_BxL, b, i)
+            js = np.array(_visible(valid_BxL, b, i), dtype=np.int32)
             for h in range(H):
-                acc = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
-                for j in js:
-                    s = jnp.dot(q_BxLxHxK[b, i, h], k_BxLxHxK[b, j, h]) + bias_BxHxLxL[b, h, i, j]
-                    acc = acc + s * jax.nn.sigmoid(s) / len(js) * v_BxLxHxV[b, j, h]
-                out = out.at[b, i, h].set(acc)
-    return out
+                if not len(js):
+                    rows.append(zero_V)
+                    continue
+                s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] + bias_BxHxLxL[b, h, i, js]
+                a_J = s_J * jax.nn.sigmoid(s_J) / len(js)
+                rows.append(a_J @ v_BxLxHxV[b, js, h])
+    return jnp.stack(rows).reshape(B, L, H, -1)
 
 
 def softmax_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, valid_BxL):
     B, L, H, K = q_BxLxHxK.shape
-    out = jnp.zeros((B, L, H, v_BxLxHxV.shape[-1]), v_BxLxHxV.dtype)
+    zero_V = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
+    rows = []
     for b in range(B):
         for i in range(L):
-            js = _visible(valid_BxL, b, i)
+            js = np.array(_visible(valid_BxL, b, i), dtype=np.int32)
             for h in range(H):
-                if not js:
+                if not len(js):
+                    rows.append(zero_V)
                     continue
-                s = jnp.stack([jnp.dot(q_BxLxHxK[b, i, h], k_BxLxHxK[b, j, h]) for j in js])
-                w = jnp.exp(s / np.sqrt(K) - jnp.max(s / np.sqrt(K)))
-                w = w / w.sum()
-                out = out.at[b, i, h].set(sum(w[n] * v_BxLxHxV[b, j, h] for n, j in enumerate(js)))
-    return out
+                s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] / np.sqrt(K)
+                e_J = jnp.exp(s_J - s_J.max())
+                rows.append((e_J / e_J.sum()) @ v_BxLxHxV[b, js, h])
+    return jnp.stack(rows).reshape(B, L, H, -1)

@@ -34,6 +34,7 @@ class Config:
     # small for large tables that the dot interactions start near zero and runs become
     # seed-sensitive (measured: NE spread across seeds 0.012 vs 0.002 with 0.05).
     embed_init: float = 0.05
+    activation: str = "relu"  # relu (the reference) | silu | gelu
 
     def __post_init__(self):
         if not (len(self.fields) == len(self.rows) == len(self.bags)):
@@ -59,14 +60,14 @@ class Config:
 class Model(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
-        self.bottom = MLP(cfg.bottom_sizes, final_relu=False, rngs=rngs)
+        self.bottom = MLP(cfg.bottom_sizes, final_relu=False, activation=cfg.activation, rngs=rngs)
         self.tables = nnx.List(
             [
                 nnx.Embed(r, cfg.embed_dim, embedding_init=_uniform(cfg.embed_init), rngs=rngs)
                 for r in cfg.rows
             ]
         )
-        self.top = MLP(cfg.top_sizes, final_relu=False, zero_last=True, rngs=rngs)
+        self.top = MLP(cfg.top_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)
         li, lj = np.tril_indices(cfg.n_vectors, k=-1)
         self._li, self._lj = tuple(li.tolist()), tuple(lj.tolist())
 

@@ -145,8 +145,8 @@ def param_counts(cfg: Config) -> dict[str, int]:
     return {"embedding": embedding, "dense": dense, "total": embedding + dense}
 
 
-# Elementwise ops per element as XLA's cost analysis counts them (fitted on CPU HLO,
-# rounded): per head and score (bias add, SiLU, mask select, divide); per block and
+# Elementwise ops per element as XLA's cost analysis counts them (fitted to CPU
+# cost_analysis over a grid of sizes, rounded): per head and score (bias add, SiLU, mask select, divide); per block and
 # score (causal/pad mask, visible count, bias gathers and add, and the rel/time-bucket
 # arithmetic, which XLA re-fuses into every block); once per score (bucketing, ranks);
 # per element of an [L, D] LayerNorm.
@@ -161,14 +161,15 @@ def attention_flops(cfg: Config, n) -> float:
     and ``A V`` (2 per multiply-add) and its elementwise work on the scores."""
     H = cfg.n_heads
     per_block = 2 * H * (cfg.d_qk + cfg.d_v) + _HEAD_SCORE_OPS * H + _BLOCK_SCORE_OPS
-    return (cfg.n_blocks * per_block + _ONCE_SCORE_OPS) * np.asarray(n, dtype=np.float64) ** 2
+    return cfg.n_blocks * per_block * np.asarray(n, dtype=np.float64) ** 2
 
 
 def forward_flops(cfg: Config) -> int:
     """Analytic forward FLOPs per example at ``max_len`` (training counts 3x): encoder
     and ranking head; scoring against items is left to the caller (it depends on the
     number of candidates). Matmuls count 2 per multiply-add; elementwise work counts as
-    XLA's cost analysis does, approximately (see the constants above)."""
+    XLA's cost analysis does, approximately (constants above). Dropout is not counted
+    (eval mode)."""
     L, D = cfg.max_len, cfg.d_model
     HV, W = cfg.n_heads * cfg.d_v, _uvqk_width(cfg)
     per_block = (
@@ -177,7 +178,7 @@ def forward_flops(cfg: Config) -> int:
         + _LN_OPS * L * (D + HV)  # LayerNorm(X), LayerNorm(A V)
         + L * HV + L * D  # gate, residual
     )
-    return int(cfg.n_blocks * per_block + attention_flops(cfg, L) + io_flops(cfg))
+    return int(cfg.n_blocks * per_block + attention_flops(cfg, L) + _ONCE_SCORE_OPS * L * L + io_flops(cfg))
 
 
 def expected_attention_flops(cfg: Config, lengths, alpha: float | None = None) -> float:
@@ -185,4 +186,4 @@ def expected_attention_flops(cfg: Config, lengths, alpha: float | None = None) -
     each processed at its own length, after Stochastic Length with ``alpha`` (None: no SL)."""
     n = np.asarray(lengths, dtype=np.float64)
     sq = n**2 if alpha is None else sl_expected_square_length(n, alpha, cfg.max_len)
-    return float(np.mean((attention_flops(cfg, 1.0) - _ONCE_SCORE_OPS) * sq))
+    return float(np.mean(attention_flops(cfg, 1.0) * sq))

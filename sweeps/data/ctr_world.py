@@ -67,8 +67,8 @@ class Field:
 class WorldConfig:
     seed: int = 0
     n_dense: int = 4
-    n_users: int = 5_000
-    n_items: int = 2_000
+    n_users: int = 2_000
+    n_items: int = 1_000
     n_categories: int = 400
     n_contexts: int = 168
     history_len: int = 8
@@ -79,7 +79,7 @@ class WorldConfig:
     bias_scale: float = 0.5
     dense_terms: int = 6
     dense_decay: float = 0.5
-    dense_scale: float = 1.0
+    dense_scale: float = 2.0
     cross_scale: float = 0.5
     base_logit: float = -1.3
     eval_examples: int = 32_768

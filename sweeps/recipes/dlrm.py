@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from models import dlrm
+from models.layers import ACTIVATIONS
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
 from sweeps.recipes import Axis
@@ -16,6 +17,7 @@ class ModelSpec:
     rows: int = checked(8192)  # rows per table, capped at the field's cardinality
     bottom_mlp: tuple[int, ...] = checked((64, 32))
     top_mlp: tuple[int, ...] = checked((64, 32))
+    activation: str = checked("relu", lambda a: None if a in ACTIVATIONS else f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}")
 
 
 def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Config:
@@ -27,6 +29,7 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Conf
         embed_dim=spec.embed_dim,
         bottom_mlp=spec.bottom_mlp,
         top_mlp=spec.top_mlp,
+        activation=spec.activation,
     )
 
 
