@@ -8,7 +8,7 @@ from typing import Iterable
 import numpy as np
 
 from analysis.load import AxisPoints, axes_of, axis_points
-from scaling import FitError, PowerLawFit, fit_power_law
+from scaling import Bootstrap, FitError, PowerLawFit, bootstrap, fit_power_law
 from sweeps.store import TrialRecord
 
 
@@ -17,6 +17,7 @@ class AxisFit:
     points: AxisPoints
     fit: PowerLawFit | None
     error: str = ""
+    boot: Bootstrap | None = None  # resamples the per-x means
 
 
 def bayes_floor(records: Iterable[TrialRecord]) -> float | None:
@@ -24,28 +25,54 @@ def bayes_floor(records: Iterable[TrialRecord]) -> float | None:
     return min(floors) if floors else None
 
 
-def fit_axes(records: list[TrialRecord], *, metric: str = "ne", x: str = "scale") -> dict[str, AxisFit]:
-    """One fit per axis, on the mean over seeds at each x; gamma bounded below by the Bayes NE."""
+HIGHER_IS_BETTER = {"auc": True, "ne": False, "ne_labels": False, "logloss": False}
+
+
+def fit_axes(
+    records: list[TrialRecord], *, metric: str = "ne", x: str = "scale", n_boot: int = 1000, seed: int = 0
+) -> dict[str, AxisFit]:
+    """One fit per axis, on the mean over seeds at each x; gamma bounded below by the Bayes NE.
+
+    With ``n_boot`` > 0, confidence intervals come from a bootstrap over the points.
+    """
     floor = bayes_floor(records) if metric == "ne" else None
+    higher = HIGHER_IS_BETTER.get(metric, False)
     out = {}
     for axis in axes_of(records):
         pts = axis_points(records, axis, metric=metric, x=x)
         try:
-            fit = fit_power_law(pts.x_mean, pts.y_mean, gamma_min=floor)
-            out[axis] = AxisFit(pts, fit)
+            fit = fit_power_law(pts.x_mean, pts.y_mean, gamma_min=floor, higher_is_better=higher)
         except FitError as e:
             out[axis] = AxisFit(pts, None, str(e))
+            continue
+        boot = None
+        if n_boot:
+            try:
+                boot = bootstrap(fit, pts.x_mean, pts.y_mean, n_resamples=n_boot, seed=seed)
+            except FitError:
+                boot = None
+        out[axis] = AxisFit(pts, fit, boot=boot)
     return out
 
 
+def _ci(af: AxisFit, name: str, fmt: str) -> str:
+    if af.boot is None:
+        return ""
+    lo, hi = af.boot.interval(name)
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
 def format_table(fits: dict[str, AxisFit], bayes_ne: float | None) -> str:
-    head = f"{'axis':<11} {'n':>3} {'x range':>17} {'alpha':>7} {'beta':>9} {'gamma':>8} {'R^2':>6}  note"
+    head = (
+        f"{'axis':<11} {'n':>3} {'x range':>17} {'alpha':>7} {'95% CI':>16} {'beta':>9} "
+        f"{'gamma':>8} {'95% CI':>18} {'R^2':>6}  note"
+    )
     lines = [head, "-" * len(head)]
     for axis, af in fits.items():
         p = af.points
         xr = f"{p.x_mean.min():.3g}-{p.x_mean.max():.3g}" if len(p.x_mean) else "-"
         if af.fit is None:
-            lines.append(f"{axis:<11} {len(p.x_mean):>3} {xr:>17} {'':>7} {'':>9} {'':>8} {'':>6}  not fitted: {af.error}")
+            lines.append(f"{axis:<11} {len(p.x_mean):>3} {xr:>17} {'':>7} {'':>16} {'':>9} {'':>8} {'':>18} {'':>6}  not fitted: {af.error}")
             continue
         f = af.fit
         notes = []
@@ -55,7 +82,8 @@ def format_table(fits: dict[str, AxisFit], bayes_ne: float | None) -> str:
             notes.append("NOT CONVERGED")
         notes += list(f.warnings)
         lines.append(
-            f"{axis:<11} {f.n_points:>3} {xr:>17} {f.alpha:>7.3f} {f.beta:>9.4g} {f.gamma:>8.4f} {f.r2:>6.3f}  {'; '.join(notes)}"
+            f"{axis:<11} {f.n_points:>3} {xr:>17} {f.alpha:>7.3f} {_ci(af, 'alpha', '.3f'):>16} {f.beta:>9.4g} "
+            f"{f.gamma:>8.4f} {_ci(af, 'gamma', '.4f'):>18} {f.r2:>6.3f}  {'; '.join(notes)}"
         )
     if bayes_ne is not None:
         lines.append(f"Bayes-optimal NE of the eval set (the floor): {bayes_ne:.4f}")
@@ -70,6 +98,9 @@ def fit_rows(fits: dict[str, AxisFit]) -> list[dict]:
         if af.fit is not None:
             f = af.fit
             row.update(alpha=f.alpha, beta=f.beta, gamma=f.gamma, r2=f.r2, gamma_at_bound=f.gamma_at_bound, converged=f.converged)
+            if af.boot is not None:
+                for name in ("alpha", "beta", "gamma"):
+                    row[f"{name}_ci"] = list(af.boot.interval(name))
         else:
             row["error"] = af.error
         rows.append(row)

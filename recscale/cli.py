@@ -40,23 +40,48 @@ def cmd_sweep_plan(args) -> int:
     return 0
 
 
-def _fits(args):
-    from analysis import fits, load
+def _records(args):
+    from analysis import load
 
     records = load.load_records(args.sweep_dirs)
     if not records:
         raise FileNotFoundError(f"no finished trials in {', '.join(args.sweep_dirs)}")
-    return records, fits.fit_axes(records, metric=args.metric, x=args.x), fits.bayes_floor(records)
+    return records
+
+
+def _fits(args, n_boot: int = 0):
+    from analysis import fits
+
+    records = _records(args)
+    return records, fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=n_boot), fits.bayes_floor(records)
 
 
 def cmd_fit(args) -> int:
-    from analysis import fits
+    from analysis import fits, study
 
-    records, axis_fits, floor = _fits(args)
+    from scaling import FitError
+
+    records, axis_fits, floor = _fits(args, n_boot=args.bootstrap)
+    table, table_error = None, ""
+    if args.table:
+        try:
+            table = study.study_table(records, metric=args.metric, n_resamples=max(args.bootstrap, 2))
+        except FitError as e:
+            table_error = f"seed table not available: {e}"
     if args.json:
-        print(json.dumps({"bayes_ne": floor, "axes": fits.fit_rows(axis_fits)}, indent=1))
-    else:
-        print(fits.format_table(axis_fits, floor if args.metric == "ne" else None))
+        out = {"bayes_ne": floor, "axes": fits.fit_rows(axis_fits)}
+        if table is not None:
+            out["seed_table"] = table.records()
+        if table_error:
+            out["seed_table_error"] = table_error
+        print(json.dumps(out, indent=1))
+        return 0
+    print(fits.format_table(axis_fits, floor if args.metric == "ne" else None))
+    if table_error:
+        print(table_error)
+    if table is not None:
+        print("\nSeed table (x: examples for data, total parameters for parameter axes, FLOPs for compute):")
+        print(table.markdown())
     return 0
 
 
@@ -97,6 +122,8 @@ def parser() -> argparse.ArgumentParser:
     fit = sub.add_parser("fit", help="fit y = beta * x^-alpha + gamma per axis and print the table")
     _add_fit_args(fit)
     fit.add_argument("--json", action="store_true", help="print the fits as JSON")
+    fit.add_argument("--table", action="store_true", help="also print the seed table (data / parameter / compute rows)")
+    fit.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (0: none)")
     fit.set_defaults(func=cmd_fit)
 
     plot = sub.add_parser("plot", help="one PNG per sweep: a panel per axis with points, fit and the Bayes floor")

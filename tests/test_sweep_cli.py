@@ -66,5 +66,16 @@ def test_fit_prints_the_table_and_plot_writes_a_png(swept, capsys):
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_fit_table_reports_cis_and_the_seed_table(swept, capsys):
+    _, out = swept
+    assert main(["fit", str(out), "--table", "--bootstrap", "50", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    data = next(r for r in res["axes"] if r["axis"] == "data")
+    lo, hi = data["alpha_ci"]
+    assert lo <= data["alpha"] <= hi
+    # the horizontal axis has 3 points: the seed table says why it cannot be built
+    assert "horizontal" in res["seed_table_error"] and "seed_table" not in res
+
+
 def test_fit_of_missing_dir_exits_2(tmp_path):
     assert main(["fit", str(tmp_path / "nope")]) == 2
