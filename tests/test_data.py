@@ -51,7 +51,7 @@ def test_feature_shapes_and_distributions(ctr_world):
         ids = b.ids[f.name]
         assert ids.min() >= 0 and ids.max() < f.cardinality
     cards = sorted(f.cardinality for f in cfg.fields)
-    assert cards[-1] / cards[0] >= 50  # very different cardinalities
+    assert cards[-1] / cards[0] >= 10  # very different cardinalities
     # Zipf: the most frequent user is far more frequent than the median one.
     counts = np.bincount(b.ids["user"], minlength=cfg.n_users)
     assert counts.max() > 50 * max(1, np.median(counts))
