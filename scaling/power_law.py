@@ -6,7 +6,7 @@ Method (after Hoffmann et al. 2022, approach 3, and Besiroglu et al. 2024):
   SUMMED over all points (replicate seeds included) and minimised with L-BFGS-B using
   analytic gradients;
 * parameters are ``(alpha, log b, gamma / s)`` with ``b = beta * x_ref**(-alpha)``, where
-  ``x_ref`` is the geometric mean of x and ``s`` the geometric mean of y. This keeps the
+  ``x_ref`` is the geometric mean of x and ``s`` the smallest fitted value. This keeps the
   problem well conditioned and makes alpha and gamma invariant to rescaling x (only beta
   changes, as it must);
 * the optimiser starts from the best few points of a grid over alpha and gamma (log b set
@@ -115,7 +115,7 @@ class PowerLawProblem:
     def __init__(self, x: NDArray[np.float64], t: NDArray[np.float64], *, gamma_lo: float, gamma_hi: float,
                  delta: float):
         self.x_ref = float(np.exp(np.mean(np.log(x))))
-        self.t_scale = float(np.exp(np.mean(np.log(t))))
+        self.t_scale = float(np.min(t))
         self.log_u = np.log(x / self.x_ref)
         self.log_t = np.log(t / self.t_scale)
         self.delta = delta
