@@ -16,18 +16,44 @@ def _sweep_dir(spec_name: str, out: str | None) -> Path:
 
 
 def cmd_sweep_run(args) -> int:
-    from sweeps import runner, spec as spec_mod
+    from sweeps import executors, runner, spec as spec_mod, tracking
 
     spec = spec_mod.load(args.spec)
     spec_mod.expand(spec)  # every validation error surfaces before anything trains
+    if args.workers < 1 or args.retries < 0:
+        print("recscale: error: --workers must be >= 1 and --retries >= 0", file=sys.stderr)
+        return EXIT_BAD_INPUT
     sweep_dir = _sweep_dir(spec.name, args.out)
-    print(f"sweep {spec.name!r} -> {sweep_dir}", flush=True)
-    s = runner.run(spec, sweep_dir, log=lambda m: print(m, flush=True))
+    wandb = spec.wandb or (tracking.WandbConfig() if args.wandb else None)
+    executor = executors.ProcessPool(args.workers) if args.workers > 1 else executors.InProcess()
+    print(f"sweep {spec.name!r} -> {sweep_dir} ({executor.name})", flush=True)
+    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, log=lambda m: print(m, flush=True))
     print(
         f"done: {s.total} trials ({s.skipped} already recorded, {s.finished} finished, "
-        f"{s.diverged} diverged, {s.failed} failed) in {s.sweep_dir}"
+        f"{s.diverged} diverged, {s.failed} failed, {s.retried} retries) in {s.sweep_dir}"
     )
+    if s.failed:
+        print(f"recscale: {s.failed} trial(s) failed; their tracebacks are in their records", file=sys.stderr)
     return 1 if s.failed else 0
+
+
+def cmd_sweep_status(args) -> int:
+    from sweeps import spec as spec_mod, store
+
+    sweep_dir = Path(args.sweep_dir)
+    if not (sweep_dir / "spec.yaml").is_file():
+        raise FileNotFoundError(f"no sweep at {sweep_dir} (missing spec.yaml)")
+    planned = {t.trial_id for t in spec_mod.expand(spec_mod.load(sweep_dir / "spec.yaml"))}
+    counts: dict[str, int] = {}
+    recorded = set()
+    for r in store.read_all(sweep_dir):
+        counts[r.status] = counts.get(r.status, 0) + 1
+        recorded.add(r.trial_id)
+    running = [t for t in store.running(sweep_dir) if t in planned]
+    remaining = len(planned - recorded) - len(running)
+    parts = [f"{k} {counts.get(k, 0)}" for k in ("finished", "diverged", "failed")]
+    print(f"{sweep_dir}: {len(planned)} trials: " + ", ".join(parts) + f", running {len(running)}, remaining {remaining}")
+    return 0
 
 
 def cmd_sweep_plan(args) -> int:
@@ -114,7 +140,13 @@ def parser() -> argparse.ArgumentParser:
     run = sweep.add_parser("run", help="run (or resume) every trial of a spec")
     run.add_argument("spec", metavar="SPEC", help="sweep spec (YAML)")
     run.add_argument("--out", help="sweep directory (default: runs/<spec name>)")
+    run.add_argument("--workers", type=int, default=1, metavar="N", help="train N trials at once in worker processes")
+    run.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failed trial up to N times")
+    run.add_argument("--wandb", action="store_true", help="mirror every trial to wandb (offline without an API key)")
     run.set_defaults(func=cmd_sweep_run)
+    status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, running, remaining")
+    status.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    status.set_defaults(func=cmd_sweep_status)
     plan = sweep.add_parser("plan", help="print the expanded trials without running them")
     plan.add_argument("spec", metavar="SPEC")
     plan.set_defaults(func=cmd_sweep_plan)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import recipes, spec as spec_mod, store, train
+from sweeps import executors, recipes, spec as spec_mod, store, tracking, train
 from sweeps.data.ctr_world import WorldConfig, world
 from sweeps.spec import PlannedTrial, SweepSpec
 
@@ -39,21 +39,12 @@ class SweepSummary:
     finished: int
     diverged: int
     failed: int
+    retried: int = 0
 
 
 def run_trial(trial: PlannedTrial, sweep: str) -> store.TrialRecord:
-    """Train one planned trial and return its record; an exception becomes status ``failed``."""
+    """Train one planned trial and return its record; any exception becomes status ``failed``."""
     cfg = trial.config
-    w = world(WorldConfig(seed=cfg.data.world_seed))
-    module = models.get(cfg.arch)
-    model_cfg = recipes.get(cfg.arch).build(cfg.model, w.cfg.n_dense, w.fields)
-    fwd = module.forward_flops(model_cfg)
-    t0 = time.perf_counter()
-    try:
-        res = train.train(cfg, model_cfg, w)
-    except Exception:
-        res, message = None, traceback.format_exc()
-    wall = time.perf_counter() - t0
     common = dict(
         trial_id=cfg.trial_id,
         sweep=sweep,
@@ -61,52 +52,106 @@ def run_trial(trial: PlannedTrial, sweep: str) -> store.TrialRecord:
         seed=cfg.seed,
         axes=dict(trial.axes),
         config=cfg.to_dict(),
-        params=module.param_counts(model_cfg),
-        flops_per_example={"forward": fwd, "train": 3 * fwd},
-        wall_time_s=wall,
-        bayes_ne=w.bayes_ne,
         metric_note=METRIC_NOTE,
         versions=versions(),
     )
-    if res is None:
+    t0 = time.perf_counter()
+    params, flops, bayes = {}, {}, None
+    try:
+        w = world(WorldConfig(seed=cfg.data.world_seed))
+        bayes = w.bayes_ne
+        module = models.get(cfg.arch)
+        model_cfg = recipes.get(cfg.arch).build(cfg.model, w.cfg.n_dense, w.fields)
+        fwd = module.forward_flops(model_cfg)
+        params, flops = module.param_counts(model_cfg), {"forward": fwd, "train": 3 * fwd}
+        res = train.train(cfg, model_cfg, w)
+    except Exception:
         return store.TrialRecord(
-            **common, status="failed", train_flops=0.0, examples_seen=0, final_metrics={},
-            best_metrics={}, curve=[], compile_time_s=0.0, throughput=0.0, message=message,
+            **common, status="failed", params=params, flops_per_example=flops, train_flops=0.0,
+            examples_seen=0, final_metrics={}, best_metrics={}, curve=[], wall_time_s=time.perf_counter() - t0,
+            compile_time_s=0.0, throughput=0.0, bayes_ne=bayes, message=traceback.format_exc(),
         )
     return store.TrialRecord(
         **common,
         status=res.status,
-        train_flops=float(3 * fwd * res.examples_seen),
+        params=params,
+        flops_per_example=flops,
+        train_flops=float(flops["train"] * res.examples_seen),
         examples_seen=res.examples_seen,
         final_metrics=res.final,
         best_metrics=res.best,
         curve=list(res.curve),
+        wall_time_s=time.perf_counter() - t0,
         compile_time_s=res.compile_seconds,
         throughput=res.examples_seen / max(res.train_seconds, 1e-9),
+        bayes_ne=bayes,
         message=res.message,
     )
 
 
-def run(spec: SweepSpec, sweep_dir: Path | str, *, log: Callable[[str], None] = print) -> SweepSummary:
+def _describe(trial: PlannedTrial, record: store.TrialRecord) -> str:
+    where = ", ".join(f"{a}={v:g}" for a, v in trial.axes.items())
+    ne = record.final_metrics.get("ne")
+    return (
+        f"{record.trial_id} {where} seed={record.seed}: {record.status}"
+        + (f" ne={ne:.4f}" if ne is not None else "")
+        + f" ({record.wall_time_s:.1f}s)"
+    )
+
+
+def run(
+    spec: SweepSpec,
+    sweep_dir: Path | str,
+    *,
+    executor: executors.InProcess | executors.ProcessPool | None = None,
+    retries: int = 0,
+    wandb: tracking.WandbConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> SweepSummary:
+    """Run every trial of ``spec`` that has no record in ``sweep_dir`` yet.
+
+    A trial that raises is recorded as ``failed`` with its traceback and retried up to
+    ``retries`` times; a diverged trial is final. Killing the sweep loses at most the
+    trials in flight: a re-run skips every recorded trial. ``wandb`` (default: the
+    spec's ``logging.wandb``) mirrors each record to wandb.
+    """
     sweep_dir = Path(sweep_dir)
+    executor = executor or executors.InProcess()
+    wandb = wandb if wandb is not None else spec.wandb
     planned = spec_mod.expand(spec)
-    todo = [t for t in planned if not store.has(sweep_dir, t.trial_id)]
-    skipped = len(planned) - len(todo)
+    store.write_atomic(sweep_dir / "spec.yaml", spec_mod.dump(spec))
+    pending = [t for t in planned if not store.has(sweep_dir, t.trial_id)]
+    skipped = len(planned) - len(pending)
     if skipped:
         log(f"{skipped} of {len(planned)} trials already recorded in {sweep_dir}; skipping them")
     counts = {"finished": 0, "diverged": 0, "failed": 0}
+    attempts: dict[str, int] = {}
+    retried, done, total = 0, 0, len(pending)
     t_start = time.perf_counter()
-    for k, trial in enumerate(todo, 1):
-        record = run_trial(trial, spec.name)
-        store.write(sweep_dir, record)
-        counts[record.status] += 1
-        where = ", ".join(f"{a}={v:g}" for a, v in trial.axes.items())
-        ne = record.final_metrics.get("ne")
-        elapsed = time.perf_counter() - t_start
-        eta = elapsed / k * (len(todo) - k)
-        log(
-            f"[{k}/{len(todo)}] {record.trial_id} {where} seed={record.seed}: {record.status}"
-            + (f" ne={ne:.4f}" if ne is not None else "")
-            + f" ({record.wall_time_s:.1f}s, eta {eta:.0f}s)"
-        )
-    return SweepSummary(sweep_dir, len(planned), skipped, counts["finished"], counts["diverged"], counts["failed"])
+    try:
+        while pending:
+            for t in pending:
+                store.mark_running(sweep_dir, t.trial_id)
+            again = []
+            for trial, record in executor.run(run_trial, pending, spec.name):
+                attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
+                if record.status == "failed" and attempts[trial.trial_id] <= retries:
+                    retried += 1
+                    again.append(trial)
+                    log(f"retrying {trial.trial_id} ({attempts[trial.trial_id]}/{retries}): {record.message.strip().splitlines()[-1]}")
+                    continue
+                store.write(sweep_dir, record)
+                store.clear_running(sweep_dir, trial.trial_id)
+                counts[record.status] += 1
+                done += 1
+                if wandb is not None:
+                    tracking.log_trial(record, sweep_dir, wandb, warn=log)
+                elapsed = time.perf_counter() - t_start
+                eta = elapsed / done * (total - done)
+                log(f"[{done}/{total}] {_describe(trial, record)} eta {eta:.0f}s")
+            pending = again
+    finally:
+        executor.close()
+        if wandb is not None:
+            tracking.close(warn=log)
+    return SweepSummary(sweep_dir, len(planned), skipped, counts["finished"], counts["diverged"], counts["failed"], retried)

@@ -29,8 +29,9 @@ import yaml
 from sweeps import recipes
 from sweeps.config import DataConfig, OptimConfig, TrainConfig, TrialConfig, from_dict
 from sweeps.errors import SpecError
+from sweeps.tracking import WandbConfig
 
-TOP_KEYS = ("name", "description", "arch", "seeds", "base", "axes")
+TOP_KEYS = ("name", "description", "arch", "seeds", "base", "axes", "logging")
 SECTIONS = {"model": None, "data": DataConfig, "optim": OptimConfig, "train": TrainConfig}
 
 
@@ -52,6 +53,7 @@ class SweepSpec:
     base: dict[str, Any]
     axes: dict[str, tuple[float, ...]]
     description: str = ""
+    wandb: WandbConfig | None = None
 
 
 def _nest(flat: dict[str, Any], field: str) -> dict[str, Any]:
@@ -125,7 +127,42 @@ def parse(raw: Any, source: str = "spec") -> SweepSpec:
             raise SpecError(f"axes.{axis}", "values must be distinct")
         parsed_axes[axis] = tuple(int(v) if recipe_axes[axis].integer else float(v) for v in values)
     description = raw.get("description", "")
-    return SweepSpec(name, arch, tuple(seeds), base, parsed_axes, str(description))
+    return SweepSpec(name, arch, tuple(seeds), base, parsed_axes, str(description), _wandb(raw.get("logging")))
+
+
+def _wandb(logging: Any) -> WandbConfig | None:
+    """``logging: {wandb: true}`` or ``logging: {wandb: {project, entity, mode}}``."""
+    if logging is None:
+        return None
+    if not isinstance(logging, dict):
+        raise SpecError("logging", f"expected a mapping, got {logging!r}")
+    unknown = sorted(set(logging) - {"wandb"})
+    if unknown:
+        raise SpecError(f"logging.{unknown[0]}", "unknown key; expected wandb")
+    value = logging.get("wandb")
+    if value is None or value is False:
+        return None
+    if value is True:
+        return WandbConfig()
+    cfg = from_dict(WandbConfig, value, "logging.wandb")
+    if cfg.mode not in (None, "online", "offline", "disabled"):
+        raise SpecError("logging.wandb.mode", f"expected online, offline or disabled, got {cfg.mode!r}")
+    return cfg
+
+
+def dump(spec: SweepSpec) -> str:
+    """The spec as YAML that ``parse`` reads back to the same spec."""
+    raw = {
+        "name": spec.name,
+        "description": spec.description,
+        "arch": spec.arch,
+        "seeds": list(spec.seeds),
+        "base": spec.base,
+        "axes": {k: list(v) for k, v in spec.axes.items()},
+    }
+    if spec.wandb is not None:
+        raw["logging"] = {"wandb": dataclasses.asdict(spec.wandb)}
+    return yaml.safe_dump(raw, sort_keys=False)
 
 
 def load(path: str | Path) -> SweepSpec:
