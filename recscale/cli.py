@@ -25,7 +25,12 @@ def cmd_sweep_run(args) -> int:
         return EXIT_BAD_INPUT
     sweep_dir = _sweep_dir(spec.name, args.out)
     wandb = spec.wandb or (tracking.WandbConfig() if args.wandb else None)
-    executor = executors.ProcessPool(args.workers) if args.workers > 1 else executors.InProcess()
+    if args.executor == "ray":
+        executor = executors.RayExecutor(args.address, num_cpus=args.workers if args.workers > 1 else None)
+    elif args.executor == "pool" or args.workers > 1:
+        executor = executors.ProcessPool(args.workers)
+    else:
+        executor = executors.InProcess()
     print(f"sweep {spec.name!r} -> {sweep_dir} ({executor.name})", flush=True)
     s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, log=lambda m: print(m, flush=True))
     print(
@@ -141,6 +146,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("spec", metavar="SPEC", help="sweep spec (YAML)")
     run.add_argument("--out", help="sweep directory (default: runs/<spec name>)")
     run.add_argument("--workers", type=int, default=1, metavar="N", help="train N trials at once in worker processes")
+    run.add_argument(
+        "--executor", choices=["local", "pool", "ray"], default="local",
+        help="local: in this process (or a pool with --workers > 1); pool: worker processes; ray: Ray tasks",
+    )
+    run.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local instance)")
     run.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failed trial up to N times")
     run.add_argument("--wandb", action="store_true", help="mirror every trial to wandb (offline without an API key)")
     run.set_defaults(func=cmd_sweep_run)

@@ -6,7 +6,11 @@ to the sweep directory).
 
 * ``InProcess``: one trial after another in this process (the default);
 * ``ProcessPool``: ``workers`` fresh processes (spawned, never forked: JAX is not
-  fork-safe), each keeping its compiled programs and generated data across trials.
+  fork-safe), each keeping its compiled programs and generated data across trials;
+* ``RayExecutor``: one Ray task per trial (1 CPU each), on an existing cluster
+  (``address``) or a local instance it starts and stops itself. Ray is the optional
+  ``cluster`` extra; workers must be able to import recscale (on a cluster, install it
+  on every node or pass a ``runtime_env``).
 """
 
 from __future__ import annotations
@@ -48,3 +52,36 @@ class ProcessPool:
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
+
+
+class RayExecutor:
+    name = "ray"
+
+    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, runtime_env: dict | None = None):
+        try:
+            import ray
+        except ImportError as e:
+            raise RuntimeError("the Ray executor needs the cluster extra: pip install 'recscale[cluster]'") from e
+        self._ray = ray
+        self._owns = not ray.is_initialized()
+        if self._owns:
+            ray.init(
+                address=address,
+                num_cpus=None if address else num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                runtime_env=runtime_env,
+            )
+
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], sweep: str) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+        remote = self._ray.remote(num_cpus=1, max_retries=0)(fn)
+        refs = {remote.remote(t, sweep): t for t in trials}
+        pending = list(refs)
+        while pending:
+            done, pending = self._ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield refs[ref], self._ray.get(ref)
+
+    def close(self) -> None:
+        if self._owns and self._ray.is_initialized():
+            self._ray.shutdown()
