@@ -102,7 +102,8 @@ class Block(nnx.Module):
         B, L, _ = x_BxLxD.shape
         H, HV = cfg.n_heads, cfg.n_heads * cfg.d_v
         h_BxLxW = jax.nn.silu(layer_norm(x_BxLxD) @ self.uvqk[...])
-        u_BxLxHV, v_BxLxHV, q_BxLxHK, k_BxLxHK = jnp.split(h_BxLxW, [HV, 2 * HV, 2 * HV + H * cfg.d_qk], axis=-1)
+        splits = [HV, 2 * HV, 2 * HV + H * cfg.d_qk]
+        u_BxLxHV, v_BxLxHV, q_BxLxHK, k_BxLxHK = jnp.split(h_BxLxW, splits, axis=-1)
         bias_Bx1xLxL = (self.pos_bias[...][rel_BxLxL] + self.time_bias[...][bucket_BxLxL])[:, None]
         a_BxLxHxV = pointwise_attention(
             q_BxLxHK.reshape(B, L, H, cfg.d_qk),
@@ -146,10 +147,10 @@ def param_counts(cfg: Config) -> dict[str, int]:
 
 
 # Elementwise ops per element as XLA's cost analysis counts them (fitted to CPU
-# cost_analysis over a grid of sizes, rounded): per head and score (bias add, SiLU, mask select, divide); per block and
-# score (causal/pad mask, visible count, bias gathers and add, and the rel/time-bucket
-# arithmetic, which XLA re-fuses into every block); once per score (bucketing, ranks);
-# per element of an [L, D] LayerNorm.
+# cost_analysis over a grid of sizes, rounded): per head and score (bias add, SiLU,
+# mask select, divide); per block and score (causal/pad mask, visible count, bias
+# gathers and add, and the rel/time-bucket arithmetic, which XLA re-fuses into every
+# block); once per score (bucketing, ranks); per element of an [L, D] LayerNorm.
 _HEAD_SCORE_OPS = 7
 _BLOCK_SCORE_OPS = 15
 _ONCE_SCORE_OPS = 9

@@ -29,7 +29,8 @@ def layer_norm(x: jax.Array, eps: float = EPS) -> jax.Array:
 
 
 def l2_normalize(x: jax.Array, eps: float = EPS) -> jax.Array:
-    return x / jnp.maximum(jnp.linalg.norm(x, axis=-1, keepdims=True), eps)
+    """``x / max(|x|, eps)``, written so that the gradient at ``x = 0`` (pads) is finite."""
+    return x * jax.lax.rsqrt(jnp.maximum((x * x).sum(-1, keepdims=True), eps * eps))
 
 
 def hash_ids(ids: jax.Array, rows: int) -> jax.Array:
@@ -68,10 +69,9 @@ class SequentialRecommender(nnx.Module):
     def _init_io(self, cfg, rngs: nnx.Rngs):
         self.cfg = cfg
         D = cfg.d_model
-        self.item_emb = nnx.Embed(cfg.n_items, D, embedding_init=jax.nn.initializers.truncated_normal(0.02), rngs=rngs)
-        self.pos_emb = nnx.Embed(
-            cfg.max_len, D, embedding_init=jax.nn.initializers.truncated_normal(math.sqrt(1.0 / D)), rngs=rngs
-        )
+        normal = jax.nn.initializers.truncated_normal
+        self.item_emb = nnx.Embed(cfg.n_items, D, embedding_init=normal(0.02), rngs=rngs)
+        self.pos_emb = nnx.Embed(cfg.max_len, D, embedding_init=normal(math.sqrt(1.0 / D)), rngs=rngs)
         self.in_dropout = nnx.Dropout(cfg.dropout, rngs=rngs)
         self.head = MLP(head_sizes(cfg), final_relu=False, rngs=rngs) if cfg.head_mlp else None
 

@@ -1,0 +1,254 @@
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from models import hstu
+from models.attention import pointwise_attention, pointwise_attention_reference
+from models.seq_common import sl_expected_square_length, sl_keep_probability, sl_target_length, stochastic_length
+
+TINY = dict(n_items=50, max_len=16, d_model=8, n_blocks=2, n_heads=2, dropout=0.1)
+SEQ_IDS = np.array([5, 9, 1, 33, 7, 21, 2])
+SEQ_TS = np.array([100, 101, 160, 4000, 4000, 90000, 2_000_000])
+
+
+def _model(**kw):
+    model = hstu.Model(hstu.Config(**{**TINY, **kw}), rngs=nnx.Rngs(0))
+    model.eval()
+    return model
+
+
+def _jitted(model, fn=lambda m, batch: m(batch)):
+    graphdef, state = nnx.split(model)
+    jitted = jax.jit(lambda s, *a: fn(nnx.merge(graphdef, s), *a))
+    return lambda *a: jitted(state, *a)
+
+
+def _padded(*layouts):
+    rows = [np.pad(np.stack([SEQ_IDS, SEQ_TS]), ((0, 0), lr)) for lr in layouts]
+    return {
+        "ids": jnp.asarray([r[0] for r in rows], jnp.int32),
+        "timestamps": jnp.asarray([r[1] for r in rows], jnp.int32),
+    }
+
+
+def _attention_inputs(seed=0, B=3, L=5, H=2, K=3, V=4):
+    ks = jax.random.split(jax.random.key(seed), 4)
+    q = jax.random.normal(ks[0], (B, L, H, K))
+    k = jax.random.normal(ks[1], (B, L, H, K))
+    v = jax.random.normal(ks[2], (B, L, H, V))
+    bias = jax.random.normal(ks[3], (B, H, L, L))
+    valid = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 1, 0]], bool)[:B]
+    return q, k, v, bias, valid
+
+
+def test_fast_attention_matches_reference_forward_and_grad():
+    q, k, v, bias, valid = _attention_inputs()
+    w = jax.random.normal(jax.random.key(9), (3, 5, 2, 4))
+
+    @jax.jit
+    def out_and_grads(q, k, v, bias):
+        out, vjp = jax.vjp(lambda *a: pointwise_attention(*a, jnp.asarray(valid)), q, k, v, bias)
+        out_ref, vjp_ref = jax.vjp(lambda *a: pointwise_attention_reference(*a, valid), q, k, v, bias)
+        return out, out_ref, vjp(w), vjp_ref(w)
+
+    fast, ref, g_fast, g_ref = out_and_grads(q, k, v, bias)
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-6)
+    assert np.all(np.asarray(fast)[~valid] == 0)
+    for a, b in zip(g_fast, g_ref):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    mask = np.tril(np.ones((5, 5), bool))[None] & valid[:, :, None] & valid[:, None, :]
+    assert np.all(np.asarray(g_fast[3]).sum(1)[~mask] == 0)
+    shared = pointwise_attention(q, k, v, bias[:, :1], jnp.asarray(valid))
+    per_head = pointwise_attention(q, k, v, jnp.repeat(bias[:, :1], 2, 1), jnp.asarray(valid))
+    np.testing.assert_allclose(shared, per_head)
+
+
+def test_attention_divides_by_visible_real_positions():
+    q, k, v, _, valid = _attention_inputs()
+    c = 30.0  # SiLU(c) == c to float precision
+    out = pointwise_attention(q * 0, k * 0, v, jnp.full((3, 1, 5, 5), c), jnp.asarray(valid))
+    for b in range(3):
+        for i in range(5):
+            js = [j for j in range(i + 1) if valid[b, j]]
+            if valid[b, i]:
+                np.testing.assert_allclose(out[b, i], c * np.asarray(v)[b, js].mean(0), rtol=1e-5)
+
+
+def test_time_buckets_on_hand_made_gaps():
+    dt = jnp.array([0, 1, -1, 2, -2, 3, 86_400, 2**31 - 1])
+    expected = [0, 0, 0, 2, 2, 3, math.floor(math.log(86_400) / 0.301), math.floor(math.log(2**31 - 1) / 0.301)]
+    assert hstu.time_buckets(dt).tolist() == expected == [0, 0, 0, 2, 2, 3, 37, 71]
+    assert hstu.time_buckets(jnp.array([1e20, -1e30])).tolist() == [127, 127]
+    assert hstu.time_buckets(jnp.array([1e20]), n_buckets=16).tolist() == [15]
+
+
+def test_padding_invariance_left_right_and_length():
+    model = _model()
+    call = _jitted(model, lambda m, b: (m(b), m.rank_logit(b, jnp.full(b["ids"].shape[0], 4))))
+    ref, ref_logit = call(_padded((0, 0)))
+    ref = np.asarray(ref)[0]
+    assert np.allclose(np.linalg.norm(ref, axis=-1), 1, atol=1e-5)
+    layouts = [(0, 9), (5, 4), (3, 6), (9, 0)]
+    out, logits = call(_padded(*layouts))
+    for row, (left, _) in zip(np.asarray(out), layouts):
+        np.testing.assert_allclose(row[left : left + 7], ref, atol=2e-5)
+        assert np.all(row[:left] == 0) and np.all(row[left + 7 :] == 0)
+    np.testing.assert_allclose(logits, np.repeat(ref_logit, 4), atol=2e-5)
+
+
+def test_causality_by_gradients_and_perturbation():
+    model = _model()
+    batch = _padded((0, 3))
+    x = model.embed(batch)
+    jac = jax.jit(jax.jacrev(lambda x: model.encode(x, batch)[0].sum(-1)))(x)
+    dep_LxL = np.abs(np.asarray(jac)[:, 0]).sum(-1)
+    assert np.all(dep_LxL[np.triu_indices(10, k=1)] == 0)
+    assert np.all(np.tril(dep_LxL)[:7, :7][np.tril_indices(7)] > 0)
+    later = {
+        "ids": batch["ids"].at[0, 4:7].set(jnp.array([40, 41, 42])),
+        "timestamps": batch["timestamps"].at[0, 4:7].set(jnp.array([5, 7_000_000, 9])),
+    }
+    call = _jitted(model)
+    np.testing.assert_array_equal(np.asarray(call(later))[0, :4], np.asarray(call(batch))[0, :4])
+
+
+def test_ids_hash_modulo_rows_with_pad_row_reserved():
+    model = _model()
+    call = _jitted(model)
+    batch = _padded((0, 2))
+    shifted = dict(batch, ids=jnp.where(batch["ids"] != 0, batch["ids"] + 49, 0))
+    np.testing.assert_allclose(call(batch), call(shifted), rtol=1e-6)
+    table = model.item_embeddings()
+    assert table.shape == (50, 8)
+    np.testing.assert_allclose(model.item_embeddings(jnp.array([3, 52])), table[jnp.array([3, 3])])
+
+
+def test_gradients_finite_and_pad_row_unused():
+    model = _model(head_mlp=(8,))
+    model.train()
+    batch = _padded((0, 4), (4, 0))
+    w = jax.random.normal(jax.random.key(3), (2, 11, 8))
+
+    def loss(m):
+        return (m(batch) * w).sum() + m.rank_logit(batch, jnp.array([3, 4])).sum()
+
+    grads = nnx.jit(nnx.grad(loss))(model)
+    assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grads))
+    table_grad = np.asarray(grads["item_emb"]["embedding"][...])
+    assert np.all(table_grad[0] == 0) and np.any(table_grad[5] != 0)
+
+
+@pytest.mark.parametrize("head_mlp", [(), (16, 8)])
+def test_rank_logit_shapes_and_last_position(head_mlp):
+    model = _model(head_mlp=head_mlp)
+    batch = {"ids": jnp.array([[3, 4, 0, 0], [0, 5, 6, 7]]), "timestamps": jnp.array([[1, 2, 0, 0], [0, 3, 4, 5]])}
+    targets = jnp.array([[1, 2, 3], [4, 5, 6]])
+    out, u, one, many = _jitted(
+        model, lambda m, b, t: (m(b), m.user_embedding(b), m.rank_logit(b, t[:, 1]), m.rank_logit(b, t))
+    )(batch, targets)
+    assert one.shape == (2,) and many.shape == (2, 3)
+    np.testing.assert_allclose(many[:, 1], one, rtol=1e-5)
+    np.testing.assert_allclose(u, np.asarray(out)[[0, 1], [1, 3]])
+    if not head_mlp:
+        expected = jnp.einsum("bd,bmd->bm", u, model.item_embeddings(targets))
+        np.testing.assert_allclose(many, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(head_mlp=(12,), d_qk=3, d_v=5)])
+def test_param_counts_equal_parameter_tree(kw):
+    model = _model(**kw)
+    total = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
+    counts = hstu.param_counts(model.cfg)
+    assert counts["total"] == total
+    assert counts["embedding"] == model.item_emb.embedding[...].size == 50 * 8
+    assert counts["dense"] == total - counts["embedding"]
+
+
+@pytest.mark.parametrize("kw", [
+    dict(max_len=32, d_model=32, n_blocks=2, n_heads=2),
+    dict(max_len=64, d_model=64, n_blocks=2, n_heads=4, d_qk=8, d_v=16, head_mlp=(32,)),
+])
+def test_analytic_flops_match_xla_cost_analysis(kw):
+    cfg = hstu.Config(n_items=100, **kw)
+    model = hstu.Model(cfg, rngs=nnx.Rngs(0))
+    model.eval()
+    graphdef, state = nnx.split(model)
+    ids = jnp.ones((4, cfg.max_len), jnp.int32)
+    batch = {"ids": ids, "timestamps": jnp.cumsum(ids, axis=1) * 60}
+    def run(s, b):
+        m = nnx.merge(graphdef, s)
+        return m.rank_logit(b, b["ids"][:, 0]) if cfg.head_mlp else m(b)
+
+    fwd = jax.jit(run)
+    cost = fwd.lower(state, batch).compile().cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    xla = cost["flops"] / 4
+    assert abs(hstu.forward_flops(cfg) - xla) / xla < 0.10
+
+
+def test_presets_build():
+    for name, kw in hstu.PRESETS.items():
+        cfg = hstu.Config(n_items=1000, **kw)
+        assert cfg.d_qk == cfg.d_v == cfg.d_model // cfg.n_heads, name
+        assert hstu.param_counts(cfg)["total"] > 0 and hstu.forward_flops(cfg) > 0
+    cfg = hstu.Config(n_items=1000, **hstu.PRESETS["books"])
+    batch = {"ids": jnp.ones((2, 50), jnp.int32), "timestamps": jnp.zeros((2, 50), jnp.int32)}
+    out = _jitted(hstu.Model(cfg, rngs=nnx.Rngs(0)))(batch)
+    assert out.shape == (2, 50, 64) and np.all(np.isfinite(np.asarray(out)))
+
+
+def _sl_batch(lengths, L):
+    ids = np.zeros((len(lengths), L), np.int32)
+    for r, n in enumerate(lengths):
+        ids[r, :n] = np.arange(1, n + 1)
+    return jnp.asarray(ids), jnp.asarray(ids * 10)
+
+
+def test_stochastic_length_rule():
+    max_len, alpha = 100, 1.2
+    m = sl_target_length(alpha, max_len)
+    assert m == math.floor(100**0.6) == 15
+    lengths = [3, 15, 16, 60, 100] * 400
+    ids, ts = _sl_batch(lengths, max_len)
+    out_ids, out_ts = stochastic_length(ids, ts, jax.random.key(1), alpha, max_len)
+    again = stochastic_length(ids, ts, jax.random.key(1), alpha, max_len)
+    np.testing.assert_array_equal(out_ids, again[0])
+    assert not np.array_equal(out_ids, stochastic_length(ids, ts, jax.random.key(2), alpha, max_len)[0])
+    out_ids, out_ts = np.asarray(out_ids), np.asarray(out_ts)
+    np.testing.assert_array_equal(out_ts, out_ids * 10)
+    n_out = (out_ids != 0).sum(1)
+    lengths = np.array(lengths)
+    short = lengths <= m
+    np.testing.assert_array_equal(out_ids[short], np.asarray(ids)[short])
+    assert np.all((n_out[~short] == m) | (n_out[~short] == lengths[~short]))
+    for row, n in zip(out_ids, n_out):
+        assert np.all(row[:n] > 0) and np.all(row[n:] == 0) and np.all(np.diff(row[:n]) > 0)
+    for n in (16, 60, 100):
+        kept = np.mean(n_out[lengths == n] == n)
+        p = max_len**alpha / n**2
+        assert abs(kept - p) < 4 * math.sqrt(p * (1 - p) / 400) + 1e-9
+    p = sl_keep_probability(lengths, alpha, max_len)
+    se = np.sqrt(np.sum(p * (1 - p) * (lengths**2.0 - m**2) ** 2)) / len(lengths)
+    expected = np.mean(sl_expected_square_length(lengths, alpha, max_len))
+    assert abs(np.mean(n_out.astype(float) ** 2) - expected) < 4 * se
+    ids2, _ = stochastic_length(ids, ts, jax.random.key(1), 2.0, max_len)
+    np.testing.assert_array_equal(ids2, ids)
+
+
+def test_expected_attention_flops_after_stochastic_length():
+    cfg = hstu.Config(n_items=100, **hstu.PRESETS["ml-1m"])
+    lengths = np.full(10, 200)
+    full = hstu.expected_attention_flops(cfg, lengths)
+    assert full == pytest.approx(hstu.attention_flops(cfg, 200))
+    assert hstu.expected_attention_flops(cfg, lengths, alpha=2.0) == pytest.approx(full)
+    per_sq = full / 200**2
+    for alpha in (1.6, 1.8):
+        sl = hstu.expected_attention_flops(cfg, lengths, alpha=alpha)
+        assert sl < full and sl <= 2 * 200**alpha * per_sq + 1e-6
+        m = sl_target_length(alpha, 200)
+        p = 200**alpha / 200**2
+        assert sl == pytest.approx(per_sq * (p * 200**2 + (1 - p) * m**2))
