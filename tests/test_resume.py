@@ -1,0 +1,52 @@
+"""A sweep killed with SIGKILL mid-trial resumes without losing or repeating trials."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import yaml
+
+from sweeps import store
+
+SPEC = {
+    "name": "resume",
+    "arch": "dlrm",
+    "seeds": [0],
+    "base": {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data.examples": 65536},
+    "axes": {"horizontal": [1, 2, 3, 4, 5, 6]},
+}
+
+
+def _run(spec, out, **kw):
+    cmd = [sys.executable, "-m", "recscale.cli", "sweep", "run", str(spec), "--out", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+
+
+def test_sigkill_mid_sweep_then_rerun_records_every_trial_once(tmp_path):
+    spec = tmp_path / "resume.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+
+    proc = _run(spec, killed)
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list(store.trials_dir(killed).glob("*.json"))) < 2:
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = {p.name: p.read_bytes() for p in store.trials_dir(killed).glob("*.json")}
+    assert 2 <= len(before) < 6, "the kill should land mid-sweep"
+
+    out, _ = _run(spec, killed).communicate(timeout=600)
+    assert f"{len(before)} of 6 trials already recorded" in out
+    assert out.count("finished ne=") == 6 - len(before)
+    after = {p.name: p.read_bytes() for p in store.trials_dir(killed).glob("*.json")}
+    assert len(after) == 6
+    assert all(after[name] == data for name, data in before.items())  # finished trials untouched
+    assert not list(store.trials_dir(killed).glob(".*.tmp"))
+
+    assert _run(spec, clean).wait(timeout=600) == 0
+    resumed = {r.trial_id: r.final_metrics for r in store.read_all(killed)}
+    uninterrupted = {r.trial_id: r.final_metrics for r in store.read_all(clean)}
+    assert resumed == uninterrupted
