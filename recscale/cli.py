@@ -62,12 +62,10 @@ def cmd_sweep_status(args) -> int:
 
 
 def cmd_sweep_plan(args) -> int:
-    from sweeps import spec as spec_mod
+    from sweeps import plan, spec as spec_mod
 
     spec = spec_mod.load(args.spec)
-    for t in spec_mod.expand(spec):
-        where = ", ".join(f"{a}={v:g}" for a, v in t.axes.items())
-        print(f"{t.trial_id}  seed={t.config.seed}  {where}")
+    print(plan.format_plan(plan.plan(spec_mod.expand(spec))))
     return 0
 
 

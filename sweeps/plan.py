@@ -1,0 +1,56 @@
+"""What a sweep will cost, before it runs: parameters, FLOPs, examples and a time estimate."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import models
+from sweeps import recipes
+from sweeps.data.ctr_world import WorldConfig
+from sweeps.spec import PlannedTrial
+
+# Training throughput of this harness on a 2-core CPU, measured on the quickstart:
+# about 1.4e10 training FLOP/s at its sizes (300k examples/s), plus about 3 s to compile a new shape.
+FLOPS_PER_SECOND = 1.4e10
+COMPILE_SECONDS = 3.0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialPlan:
+    trial: PlannedTrial
+    params: dict[str, int]
+    train_flops_per_example: int
+    examples: int
+    train_flops: float
+    est_seconds: float
+
+
+def plan(trials: list[PlannedTrial]) -> list[TrialPlan]:
+    """Cost of every trial; a compile is charged once per distinct model shape."""
+    out, shapes = [], set()
+    for t in trials:
+        cfg = t.config
+        world_cfg = WorldConfig(seed=cfg.data.world_seed)
+        model_cfg = recipes.get(cfg.arch).build(cfg.model, world_cfg.n_dense, world_cfg.fields)
+        fwd = models.get(cfg.arch).forward_flops(model_cfg)
+        steps = max(1, cfg.data.examples // cfg.train.batch_size)
+        examples = steps * cfg.train.batch_size
+        flops = 3.0 * fwd * examples
+        compile_s = 0.0 if model_cfg in shapes else COMPILE_SECONDS
+        shapes.add(model_cfg)
+        out.append(TrialPlan(t, models.get(cfg.arch).param_counts(model_cfg), 3 * fwd, examples, flops, compile_s + flops / FLOPS_PER_SECOND))
+    return out
+
+
+def format_plan(plans: list[TrialPlan]) -> str:
+    head = f"{'trial':<12} {'seed':>4} {'params':>10} {'examples':>10} {'train FLOPs':>12} {'est. s':>7}  axes"
+    lines = [head, "-" * len(head)]
+    for p in plans:
+        where = ", ".join(f"{a}={v:g}" for a, v in p.trial.axes.items())
+        lines.append(
+            f"{p.trial.trial_id:<12} {p.trial.config.seed:>4} {p.params['total']:>10,} {p.examples:>10,} "
+            f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"
+        )
+    total = sum(p.est_seconds for p in plans)
+    lines.append(f"{len(plans)} trials, {len({p.trial.config.model for p in plans})} model shapes, estimated {total / 60:.1f} min on one CPU worker")
+    return "\n".join(lines)
