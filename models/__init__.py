@@ -8,7 +8,7 @@ with ``embedding``, ``dense`` and ``total``) and ``forward_flops(cfg)`` (per exa
 import importlib
 from types import ModuleType
 
-ARCHITECTURES = ("dlrm",)
+ARCHITECTURES = ("dlrm", "hstu", "sasrec")
 
 
 def get(name: str) -> ModuleType:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 from types import ModuleType
 from typing import Any, Callable
 
@@ -32,7 +33,14 @@ COMMON_AXES = {
 
 def get(arch: str) -> ModuleType:
     models.get(arch)
-    return importlib.import_module(f"sweeps.recipes.{arch}")
+    try:
+        return importlib.import_module(f"sweeps.recipes.{arch}")
+    except ModuleNotFoundError:
+        raise KeyError(f"architecture {arch!r} has no sweep recipe yet; recipes exist for: {', '.join(available())}") from None
+
+
+def available() -> list[str]:
+    return [a for a in models.ARCHITECTURES if importlib.util.find_spec(f"sweeps.recipes.{a}") is not None]
 
 
 def axes(arch: str) -> dict[str, Axis]:
