@@ -26,6 +26,11 @@ class Axis:
     integer: bool = True
 
 
+def overall_axis(overrides: Callable[[float, Any], dict[str, Any]]) -> Axis:
+    """Compound scaling: the value multiplies every size knob of the base point together."""
+    return Axis("overall", "every size knob times the value (1 = the base point)", overrides, integer=False)
+
+
 COMMON_AXES = {
     "data": Axis("data", "training examples (a prefix of the training stream)", lambda v, base: {"data.examples": v}),
 }

@@ -8,7 +8,7 @@ from models import dlrm
 from models.layers import ACTIVATIONS
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis
+from sweeps.recipes import Axis, overall_axis
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +40,24 @@ def _scale_mlps(width: int, base: ModelSpec) -> dict:
     return {"model.bottom_mlp": scale(base.bottom_mlp), "model.top_mlp": scale(base.top_mlp)}
 
 
+def _scale_top(width: int, base: ModelSpec) -> dict:
+    """The over-arch (top MLP) scaled so its widest layer is ``width``; the bottom MLP stays."""
+    return {"model.top_mlp": tuple(max(1, round(width * s / max(base.top_mlp))) for s in base.top_mlp)}
+
+
+def _overall(s: float, base: ModelSpec) -> dict:
+    return {
+        "model.embed_dim": max(1, round(base.embed_dim * s)),
+        "model.rows": max(1, round(base.rows * s)),
+        "model.bottom_mlp": tuple(max(1, round(w * s)) for w in base.bottom_mlp),
+        "model.top_mlp": tuple(max(1, round(w * s)) for w in base.top_mlp),
+    }
+
+
 AXES = {
     "vertical": Axis("vertical", "embedding rows per table (hash size)", lambda v, base: {"model.rows": v}),
     "horizontal": Axis("horizontal", "embedding dimension", lambda v, base: {"model.embed_dim": v}),
+    "overarch": Axis("overarch", "width of the widest over-arch (top MLP) layer, proportions kept", _scale_top),
     "mlp": Axis("mlp", "width of the widest MLP layer, bottom and top scaled together", _scale_mlps),
+    "overall": overall_axis(_overall),
 }

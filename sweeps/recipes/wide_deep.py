@@ -1,0 +1,57 @@
+"""The Wide & Deep recipe: the same data and axes as DLRM (the deep MLP is its MLP)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from models import wide_deep
+from models.layers import ACTIVATIONS
+from sweeps.config import checked
+from sweeps.data.ctr_world import Field
+from sweeps.recipes import Axis, overall_axis
+
+
+def _check_crosses(crosses) -> str | None:
+    return None if all(len(c) == 2 for c in crosses) else f"each cross must name two fields, got {crosses!r}"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    embed_dim: int = checked(16)
+    rows: int = checked(2048)  # rows per field, capped at the field's cardinality
+    deep_mlp: tuple[int, ...] = checked((64, 32))
+    crosses: tuple[tuple[str, ...], ...] = checked((("context", "category"), ("user", "item")), _check_crosses)
+    cross_rows: int = checked(16384)
+    activation: str = checked("relu", lambda a: None if a in ACTIVATIONS else f"unknown activation {a!r}")
+
+
+def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wide_deep.Config:
+    return wide_deep.Config(
+        n_dense=n_dense,
+        fields=tuple(f.name for f in fields),
+        rows=tuple(min(spec.rows, f.cardinality) for f in fields),
+        bags=tuple(f.bag for f in fields),
+        embed_dim=spec.embed_dim,
+        deep_mlp=spec.deep_mlp,
+        crosses=tuple(tuple(c) for c in spec.crosses),
+        cross_rows=spec.cross_rows,
+        activation=spec.activation,
+    )
+
+
+def _scale(width: int, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(max(1, round(width * s / max(sizes))) for s in sizes)
+
+
+AXES = {
+    "vertical": Axis("vertical", "rows per field (hash size)", lambda v, base: {"model.rows": v}),
+    "horizontal": Axis("horizontal", "embedding dimension", lambda v, base: {"model.embed_dim": v}),
+    "mlp": Axis("mlp", "width of the widest deep-MLP layer", lambda v, base: {"model.deep_mlp": _scale(v, base.deep_mlp)}),
+    "overall": overall_axis(
+        lambda s, base: {
+            "model.embed_dim": max(1, round(base.embed_dim * s)),
+            "model.rows": max(1, round(base.rows * s)),
+            "model.deep_mlp": tuple(max(1, round(w * s)) for w in base.deep_mlp),
+        }
+    ),
+}
