@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import models
-from sweeps import recipes
-from sweeps.data.ctr_world import WorldConfig
-from sweeps.spec import PlannedTrial
+from sweeps.expand import model_config
+from sweeps.spec import PlannedTrial, describe_point
 
 # Training throughput of this harness on a 2-core CPU, measured on the quickstart:
 # about 1.4e10 training FLOP/s at its sizes (300k examples/s), plus about 3 s to compile a new shape.
@@ -30,8 +29,7 @@ def plan(trials: list[PlannedTrial]) -> list[TrialPlan]:
     out, shapes = [], set()
     for t in trials:
         cfg = t.config
-        world_cfg = WorldConfig(seed=cfg.data.world_seed)
-        model_cfg = recipes.get(cfg.arch).build(cfg.model, world_cfg.n_dense, world_cfg.fields)
+        model_cfg = model_config(cfg)
         fwd = models.get(cfg.arch).forward_flops(model_cfg)
         steps = max(1, cfg.data.examples // cfg.train.batch_size)
         examples = steps * cfg.train.batch_size
@@ -46,7 +44,7 @@ def format_plan(plans: list[TrialPlan]) -> str:
     head = f"{'trial':<12} {'seed':>4} {'params':>10} {'examples':>10} {'train FLOPs':>12} {'est. s':>7}  axes"
     lines = [head, "-" * len(head)]
     for p in plans:
-        where = ", ".join(f"{a}={v:g}" for a, v in p.trial.axes.items())
+        where = describe_point(p.trial.axes)
         lines.append(
             f"{p.trial.trial_id:<12} {p.trial.config.seed:>4} {p.params['total']:>10,} {p.examples:>10,} "
             f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"

@@ -90,7 +90,7 @@ def run_trial(trial: PlannedTrial, sweep: str) -> store.TrialRecord:
 
 
 def _describe(trial: PlannedTrial, record: store.TrialRecord) -> str:
-    where = ", ".join(f"{a}={v:g}" for a, v in trial.axes.items())
+    where = spec_mod.describe_point(trial.axes)
     ne = record.final_metrics.get("ne")
     return (
         f"{record.trial_id} {where} seed={record.seed}: {record.status}"

@@ -1,17 +1,19 @@
-"""Sweep specs: YAML in, a validated list of planned trials out.
+"""Sweep specs: YAML in, a validated ``SweepSpec`` out (expansion lives in ``sweeps.expand``).
 
-A spec grows one architecture along one or more axes, one axis at a time from a shared
-base point (the design of the seed study)::
+Grammar (see the README for examples)::
 
-    name: quickstart
-    arch: dlrm
-    seeds: [0, 1]
-    base:                 # nested or dotted keys of the trial config
-      model: {embed_dim: 16, rows: 4096}
-      optim.lr: 0.01
-    axes:
-      horizontal: [2, 4, 8, 16, 32, 64]
-      data: [32768, 131072, 524288]
+    name: study              # the sweep directory is runs/<name>
+    include: base.yaml       # optional: a spec this one extends (this file wins)
+    arch: dlrm               # or a list: [dlrm, wide_deep]
+    seeds: [0, 1]            # replicate seeds of every trial
+    base: {...}              # shared base point, nested or dotted keys
+    per_arch: {wide_deep: {model.deep_mlp: [64, 32]}}   # overrides for one architecture
+    axes: {horizontal: [...], data: [...]}               # one axis at a time from the base
+    grid: {model.embed_dim: [8, 16], optim.lr: [0.003, 0.01]}   # product of lists
+    zip: {model.embed_dim: [8, 16], model.rows: [512, 1024]}   # paired lists
+    compute: {budgets: [1e11, 1e12], axis: overall, sizes: [0.5, 1, 2], tolerance: 0.05}
+    chain: [{grid: ...}, {axes: ...}]                    # further parts, each with its own base
+    logging: {wandb: {project: NAME}}
 
 Every error names the field (``axes.horizontal[2]``, ``base.model.embed_dim``) and is
 raised before anything trains.
@@ -31,32 +33,65 @@ from sweeps.config import DataConfig, OptimConfig, TrainConfig, TrialConfig, fro
 from sweeps.errors import SpecError
 from sweeps.tracking import WandbConfig
 
-TOP_KEYS = ("name", "description", "arch", "seeds", "base", "axes", "logging")
+TOP_KEYS = ("name", "description", "include", "arch", "seeds", "base", "per_arch", "logging", "chain")
+PART_KEYS = ("base", "axes", "grid", "zip", "compute")
 SECTIONS = {"model": None, "data": DataConfig, "optim": OptimConfig, "train": TrainConfig}
 
 
 @dataclasses.dataclass(frozen=True)
 class PlannedTrial:
     config: TrialConfig
-    axes: dict[str, float]  # every axis (and its scale value) this trial lies on
+    axes: dict[str, Any]  # every axis or swept key (and its value) this trial lies on
 
     @property
     def trial_id(self) -> str:
         return self.config.trial_id
 
 
+def describe_point(axes: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in axes.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class ComputeSpec:
+    """IsoFLOP budgets: per budget, every size of ``axis`` with the examples that hit it."""
+
+    budgets: tuple[float, ...]
+    axis: str
+    sizes: tuple[float, ...]
+    tolerance: float = 0.05
+
+
+@dataclasses.dataclass(frozen=True)
+class Part:
+    """One block of trials: its own base overrides and any of axes, grid, zip, compute."""
+
+    base: dict[str, Any]
+    axes: dict[str, tuple[float, ...]]
+    grid: dict[str, tuple[Any, ...]]
+    zip: dict[str, tuple[Any, ...]]
+    compute: ComputeSpec | None
+    field: str  # where in the spec this part lives, for error messages
+
+
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
     name: str
-    arch: str
+    archs: tuple[str, ...]
     seeds: tuple[int, ...]
     base: dict[str, Any]
-    axes: dict[str, tuple[float, ...]]
+    per_arch: dict[str, dict[str, Any]]
+    parts: tuple[Part, ...]
     description: str = ""
     wandb: WandbConfig | None = None
+    raw: dict = dataclasses.field(default_factory=dict, compare=False)
+
+    @property
+    def arch(self) -> str:
+        return self.archs[0]
 
 
-def _nest(flat: dict[str, Any], field: str) -> dict[str, Any]:
+def nest(flat: dict[str, Any], field: str) -> dict[str, Any]:
     """Expand dotted keys (``optim.lr: 0.01``) into nested dicts."""
     out: dict[str, Any] = {}
     for key, value in flat.items():
@@ -69,73 +104,181 @@ def _nest(flat: dict[str, Any], field: str) -> dict[str, Any]:
             if not isinstance(node, dict):
                 raise SpecError(f"{field}.{key}", "conflicts with a non-mapping value")
         if isinstance(value, dict):
-            value = _nest(value, f"{field}.{key}")
-            node[parts[-1]] = _merge(node.get(parts[-1], {}), value)
+            node[parts[-1]] = merge(node.get(parts[-1], {}), nest(value, f"{field}.{key}"))
         else:
             node[parts[-1]] = value
     return out
 
 
-def _merge(a: dict, b: dict) -> dict:
+def merge(a: dict, b: dict) -> dict:
     out = copy.deepcopy(a)
     for k, v in b.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
+
+def _mapping(value: Any, field: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(field, f"expected a mapping, got {value!r}")
+    return value
+
+
+def _overrides(value: Any, field: str) -> dict:
+    tree = nest(_mapping(value, field), field)
+    for section in tree:
+        if section not in SECTIONS:
+            raise SpecError(f"{field}.{section}", f"unknown section; expected one of {', '.join(SECTIONS)}")
+    return tree
+
+
+def _number_list(values: Any, field: str, *, integer: bool) -> tuple:
+    if not isinstance(values, list) or not values:
+        raise SpecError(field, "expected a non-empty list of values")
+    for i, v in enumerate(values):
+        if isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                raise SpecError(f"{field}[{i}]", f"expected a positive number, got {v!r}") from None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise SpecError(f"{field}[{i}]", f"expected a positive number, got {v!r}")
+        if integer and not float(v).is_integer():
+            raise SpecError(f"{field}[{i}]", f"expected an integer, got {v!r}")
+    out = tuple(int(float(v)) if integer else float(v) for v in values)
+    if len(set(out)) != len(out):
+        raise SpecError(field, "values must be distinct")
+    return out
+
+
+def _axes(value: Any, field: str, axes_by_arch: dict[str, dict]) -> dict[str, tuple]:
+    out = {}
+    for axis, values in _mapping(value, field).items():
+        missing = [a for a, known in axes_by_arch.items() if axis not in known]
+        if missing:
+            known = sorted(set.intersection(*(set(k) for k in axes_by_arch.values())))
+            raise SpecError(f"{field}.{axis}", f"unknown axis for {missing[0]}; expected one of {', '.join(known)}")
+        integer = all(known[axis].integer for known in axes_by_arch.values())
+        out[axis] = _number_list(values, f"{field}.{axis}", integer=integer)
+    return out
+
+
+def _lists(value: Any, field: str) -> dict[str, tuple]:
+    out = {}
+    for key, values in _mapping(value, field).items():
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{field}.{key}", "expected a non-empty list of values")
+        nest({key: values[0]}, field)
+        if key.split(".")[0] not in SECTIONS:
+            raise SpecError(f"{field}.{key}", f"expected a dotted config key under {', '.join(SECTIONS)}")
+        out[key] = tuple(tuple(v) if isinstance(v, list) else v for v in values)
+    return out
+
+
+def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeSpec | None:
+    if value is None:
+        return None
+    raw = _mapping(value, field)
+    unknown = sorted(set(raw) - {"budgets", "axis", "sizes", "tolerance"})
+    if unknown:
+        raise SpecError(f"{field}.{unknown[0]}", "unknown key; expected budgets, axis, sizes, tolerance")
+    for key in ("budgets", "axis", "sizes"):
+        if key not in raw:
+            raise SpecError(f"{field}.{key}", "missing")
+    axis = raw["axis"]
+    if axis in ("data", "compute") or not all(axis in known for known in axes_by_arch.values()):
+        raise SpecError(f"{field}.axis", f"expected a model-size axis of every architecture, got {axis!r}")
+    tol = raw.get("tolerance", 0.05)
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
+        raise SpecError(f"{field}.tolerance", f"expected a fraction in (0, 1), got {tol!r}")
+    integer = all(known[axis].integer for known in axes_by_arch.values())
+    return ComputeSpec(
+        _number_list(raw["budgets"], f"{field}.budgets", integer=False),
+        axis,
+        _number_list(raw["sizes"], f"{field}.sizes", integer=integer),
+        float(tol),
+    )
+
+
+def _part(raw: dict, field: str, axes_by_arch: dict[str, dict], *, top: bool) -> Part:
+    keys = set(PART_KEYS) | (set(TOP_KEYS) if top else set())
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        where = f"{field}.{unknown[0]}" if field else unknown[0]
+        raise SpecError(where, f"unknown key; expected one of {', '.join(sorted(keys))}")
+    prefix = f"{field}." if field else ""
+    part = Part(
+        base={} if top else _overrides(raw.get("base"), f"{prefix}base"),
+        axes=_axes(raw.get("axes"), f"{prefix}axes", axes_by_arch),
+        grid=_lists(raw.get("grid"), f"{prefix}grid"),
+        zip=_lists(raw.get("zip"), f"{prefix}zip"),
+        compute=_compute(raw.get("compute"), f"{prefix}compute", axes_by_arch),
+        field=field,
+    )
+    if part.zip and len({len(v) for v in part.zip.values()}) > 1:
+        raise SpecError(f"{prefix}zip", "all lists must have the same length")
+    return part
+
+
+def _archs(value: Any) -> tuple[str, ...]:
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(a, str) for a in names):
+        raise SpecError("arch", f"expected an architecture name or a list of them, got {value!r}")
+    for a in names:
+        try:
+            recipes.get(a)
+        except KeyError as e:
+            raise SpecError("arch", str(e.args[0])) from None
+    return tuple(names)
 
 
 def parse(raw: Any, source: str = "spec") -> SweepSpec:
     if not isinstance(raw, dict):
         raise SpecError(source, "a spec must be a YAML mapping")
-    unknown = sorted(set(raw) - set(TOP_KEYS))
+    unknown = sorted(set(raw) - set(TOP_KEYS) - set(PART_KEYS))
     if unknown:
-        raise SpecError(unknown[0], f"unknown key; expected one of {', '.join(TOP_KEYS)}")
+        raise SpecError(unknown[0], f"unknown key; expected one of {', '.join(TOP_KEYS + PART_KEYS)}")
     name = raw.get("name")
     if not isinstance(name, str) or not name or "/" in name:
         raise SpecError("name", f"expected a non-empty name without '/', got {name!r}")
-    arch = raw.get("arch")
-    try:
-        recipe_axes = recipes.axes(arch) if isinstance(arch, str) else None
-    except KeyError as e:
-        raise SpecError("arch", str(e.args[0])) from None
-    if recipe_axes is None:
-        raise SpecError("arch", f"expected an architecture name, got {arch!r}")
+    archs = _archs(raw.get("arch"))
+    axes_by_arch = {a: recipes.axes(a) for a in archs}
     seeds = raw.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         raise SpecError("seeds", f"expected a non-empty list of non-negative integers, got {seeds!r}")
-    base = raw.get("base") or {}
-    if not isinstance(base, dict):
-        raise SpecError("base", f"expected a mapping, got {base!r}")
-    base = _nest(base, "base")
-    for section in base:
-        if section not in SECTIONS:
-            raise SpecError(f"base.{section}", f"unknown section; expected one of {', '.join(SECTIONS)}")
-    axes = raw.get("axes")
-    if not isinstance(axes, dict) or not axes:
-        raise SpecError("axes", "expected a mapping of axis name to a list of values")
-    parsed_axes = {}
-    for axis, values in axes.items():
-        if axis not in recipe_axes:
-            raise SpecError(f"axes.{axis}", f"unknown axis for {arch}; expected one of {', '.join(sorted(recipe_axes))}")
-        if not isinstance(values, list) or not values:
-            raise SpecError(f"axes.{axis}", "expected a non-empty list of values")
-        for i, v in enumerate(values):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
-                raise SpecError(f"axes.{axis}[{i}]", f"expected a positive number, got {v!r}")
-            if recipe_axes[axis].integer and not float(v).is_integer():
-                raise SpecError(f"axes.{axis}[{i}]", f"expected an integer, got {v!r}")
-        if len(set(values)) != len(values):
-            raise SpecError(f"axes.{axis}", "values must be distinct")
-        parsed_axes[axis] = tuple(int(v) if recipe_axes[axis].integer else float(v) for v in values)
-    description = raw.get("description", "")
-    return SweepSpec(name, arch, tuple(seeds), base, parsed_axes, str(description), _wandb(raw.get("logging")))
+    if len(set(seeds)) != len(seeds):
+        raise SpecError("seeds", "seeds must be distinct")
+    per_arch = {}
+    for arch, overrides in _mapping(raw.get("per_arch"), "per_arch").items():
+        if arch not in archs:
+            raise SpecError(f"per_arch.{arch}", f"not an architecture of this spec ({', '.join(archs)})")
+        per_arch[arch] = _overrides(overrides, f"per_arch.{arch}")
+    parts = [_part(raw, "", axes_by_arch, top=True)]
+    chain = raw.get("chain") or []
+    if not isinstance(chain, list):
+        raise SpecError("chain", f"expected a list of sweep parts, got {chain!r}")
+    for i, sub in enumerate(chain):
+        parts.append(_part(_mapping(sub, f"chain[{i}]"), f"chain[{i}]", axes_by_arch, top=False))
+    parts = [p for p in parts if p.axes or p.grid or p.zip or p.compute]
+    if not parts:
+        raise SpecError("axes", "the spec varies nothing: give axes, grid, zip, compute or chain")
+    return SweepSpec(
+        name=name,
+        archs=archs,
+        seeds=tuple(seeds),
+        base=_overrides(raw.get("base"), "base"),
+        per_arch=per_arch,
+        parts=tuple(parts),
+        description=str(raw.get("description", "")),
+        wandb=_wandb(raw.get("logging")),
+        raw={k: v for k, v in raw.items() if k != "include"},
+    )
 
 
 def _wandb(logging: Any) -> WandbConfig | None:
     """``logging: {wandb: true}`` or ``logging: {wandb: {project, entity, mode}}``."""
-    if logging is None:
-        return None
-    if not isinstance(logging, dict):
-        raise SpecError("logging", f"expected a mapping, got {logging!r}")
+    logging = _mapping(logging, "logging")
     unknown = sorted(set(logging) - {"wandb"})
     if unknown:
         raise SpecError(f"logging.{unknown[0]}", "unknown key; expected wandb")
@@ -151,29 +294,31 @@ def _wandb(logging: Any) -> WandbConfig | None:
 
 
 def dump(spec: SweepSpec) -> str:
-    """The spec as YAML that ``parse`` reads back to the same spec."""
-    raw = {
-        "name": spec.name,
-        "description": spec.description,
-        "arch": spec.arch,
-        "seeds": list(spec.seeds),
-        "base": spec.base,
-        "axes": {k: list(v) for k, v in spec.axes.items()},
-    }
-    if spec.wandb is not None:
-        raw["logging"] = {"wandb": dataclasses.asdict(spec.wandb)}
-    return yaml.safe_dump(raw, sort_keys=False)
+    """The spec as YAML (includes resolved) that ``parse`` reads back to the same spec."""
+    return yaml.safe_dump(spec.raw, sort_keys=False)
 
 
-def load(path: str | Path) -> SweepSpec:
-    path = Path(path)
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if not path.is_file():
         raise SpecError(str(path), "no such spec file")
+    if path.resolve() in seen:
+        raise SpecError("include", f"{path} includes itself")
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise SpecError(str(path), f"not valid YAML: {e}") from None
-    return parse(raw, str(path))
+    if isinstance(raw, dict) and "include" in raw:
+        inc = raw["include"]
+        if not isinstance(inc, str):
+            raise SpecError("include", f"expected a path, got {inc!r}")
+        parent = _read(path.parent / inc, (*seen, path.resolve()))
+        raw = merge(parent, {k: v for k, v in raw.items() if k != "include"})
+    return raw
+
+
+def load(path: str | Path) -> SweepSpec:
+    path = Path(path)
+    return parse(_read(path), str(path))
 
 
 def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> TrialConfig:
@@ -185,23 +330,9 @@ def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> Tria
     return TrialConfig(arch=arch, seed=seed, **sections)
 
 
-def expand(spec: SweepSpec) -> list[PlannedTrial]:
-    """All trials of a spec, deduplicated by trial id (a base point shared by axes runs once)."""
-    base_cfg = build_config(spec.arch, spec.seeds[0], spec.base, "base")
-    recipe_axes = recipes.axes(spec.arch)
-    planned: dict[str, PlannedTrial] = {}
-    for axis, values in spec.axes.items():
-        for i, value in enumerate(values):
-            field = f"axes.{axis}[{i}]"
-            overrides = recipe_axes[axis].overrides(value, base_cfg.model)
-            tree = _merge(spec.base, _nest(overrides, field))
-            for seed in spec.seeds:
-                try:
-                    cfg = build_config(spec.arch, seed, tree, "base")
-                except SpecError as e:
-                    raise SpecError(field, f"{e.field}: {e.problem}") from None
-                tid = cfg.trial_id
-                prev = planned.get(tid)
-                memberships = {**(prev.axes if prev else {}), axis: value}
-                planned[tid] = PlannedTrial(cfg, memberships)
-    return list(planned.values())
+def expand(spec: SweepSpec):
+    """All planned trials of a spec (see ``sweeps.expand``)."""
+    from sweeps.expand import expand_spec
+
+    return expand_spec(spec)
+

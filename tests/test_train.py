@@ -7,7 +7,7 @@ TINY_MODEL = {"embed_dim": 8, "rows": 2048, "bottom_mlp": [32, 16], "top_mlp": [
 
 
 def _trial(**over) -> PlannedTrial:
-    tree = spec_mod._merge({"model": TINY_MODEL, "data": {"examples": 65536}, "optim": {"lr": 0.01}}, over)
+    tree = spec_mod.merge({"model": TINY_MODEL, "data": {"examples": 65536}, "optim": {"lr": 0.01}}, over)
     return PlannedTrial(spec_mod.build_config("dlrm", 0, tree, "base"), {"data": tree["data"]["examples"]})
 
 

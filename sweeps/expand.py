@@ -1,0 +1,112 @@
+"""Expand a ``SweepSpec`` into planned trials, deduplicated by trial id.
+
+A trial reached from several places (the base point lies on every axis) is planned once
+and records every axis, grid key or budget it lies on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from typing import Any, Iterator
+
+import models
+from sweeps import recipes
+from sweeps.data.ctr_world import WorldConfig
+from sweeps.errors import SpecError
+from sweeps.spec import Part, PlannedTrial, SweepSpec, TrialConfig, build_config, merge, nest
+
+
+def model_config(cfg: TrialConfig):
+    world = WorldConfig(seed=cfg.data.world_seed)
+    return recipes.get(cfg.arch).build(cfg.model, world.n_dense, world.fields)
+
+
+def train_flops_per_example(cfg: TrialConfig) -> int:
+    """Training FLOPs per example: 3x the architecture's analytic forward FLOPs."""
+    return 3 * models.get(cfg.arch).forward_flops(model_config(cfg))
+
+
+def _axis_points(arch: str, part: Part, base: TrialConfig, prefix: str) -> Iterator[tuple[dict, dict, str]]:
+    known = recipes.axes(arch)
+    for axis, values in part.axes.items():
+        for i, value in enumerate(values):
+            yield {axis: value}, known[axis].overrides(value, base.model), f"{prefix}axes.{axis}[{i}]"
+
+
+def _grid_points(part: Part, prefix: str) -> Iterator[tuple[dict, dict, str]]:
+    keys = list(part.grid)
+    if not keys:
+        return
+    for idx in itertools.product(*(range(len(part.grid[k])) for k in keys)):
+        point = {k: part.grid[k][i] for k, i in zip(keys, idx)}
+        yield point, dict(point), f"{prefix}grid[" + ",".join(map(str, idx)) + "]"
+
+
+def _zip_points(part: Part, prefix: str) -> Iterator[tuple[dict, dict, str]]:
+    n = len(next(iter(part.zip.values()))) if part.zip else 0
+    for i in range(n):
+        point = {k: v[i] for k, v in part.zip.items()}
+        yield point, dict(point), f"{prefix}zip[{i}]"
+
+
+def _compute_points(arch: str, part: Part, tree: dict, base: TrialConfig, prefix: str) -> Iterator[tuple[dict, dict, str]]:
+    """Chinchilla approach 2: per budget C, every size with the examples D that make 3*F*D hit C."""
+    c = part.compute
+    axis = recipes.axes(arch)[c.axis]
+    batch = base.train.batch_size
+    for bi, budget in enumerate(c.budgets):
+        hits, per_example = 0, []
+        for si, size in enumerate(c.sizes):
+            overrides = axis.overrides(size, base.model)
+            field = f"{prefix}compute.sizes[{si}]"
+            cfg = _build(arch, base.seed, merge(tree, nest(overrides, field)), field)
+            f = train_flops_per_example(cfg)
+            per_example.append(f)
+            examples = max(1, round(budget / (f * batch))) * batch
+            if abs(f * examples - budget) / budget > c.tolerance:
+                continue
+            hits += 1
+            yield {"compute": budget, c.axis: size}, {**overrides, "data.examples": examples}, field
+        if not hits:
+            raise SpecError(
+                f"{prefix}compute.budgets[{bi}]",
+                f"no size of {c.axis} reaches {budget:g} training FLOPs within {c.tolerance:.0%} "
+                f"(one batch of {batch} costs {min(per_example) * batch:.3g} to {max(per_example) * batch:.3g} FLOPs)",
+            )
+
+
+def _build(arch: str, seed: int, tree: dict, field: str) -> TrialConfig:
+    try:
+        cfg = build_config(arch, seed, tree, "base")
+        model_config(cfg)
+        return cfg
+    except SpecError as e:
+        if e.field.startswith(field):
+            raise
+        raise SpecError(field, f"{e.field}: {e.problem}") from None
+    except ValueError as e:
+        raise SpecError(field, str(e)) from None
+
+
+def expand_spec(spec: SweepSpec) -> list[PlannedTrial]:
+    planned: dict[str, PlannedTrial] = {}
+    for arch in spec.archs:
+        arch_tree = merge(spec.base, spec.per_arch.get(arch, {}))
+        for part in spec.parts:
+            prefix = f"{part.field}." if part.field else ""
+            tree = merge(arch_tree, part.base)
+            base = _build(arch, spec.seeds[0], tree, f"{prefix}base" if part.field else "base")
+            points = itertools.chain(
+                _axis_points(arch, part, base, prefix),
+                _grid_points(part, prefix),
+                _zip_points(part, prefix),
+                _compute_points(arch, part, tree, base, prefix) if part.compute else (),
+            )
+            for membership, overrides, field in points:
+                point_tree = merge(tree, nest(overrides, field))
+                for seed in spec.seeds:
+                    cfg = _build(arch, seed, point_tree, field)
+                    prev = planned.get(cfg.trial_id)
+                    planned[cfg.trial_id] = PlannedTrial(cfg, {**(prev.axes if prev else {}), **membership})
+    return list(planned.values())
