@@ -96,9 +96,9 @@ def _span(bounds: tuple[float, float]) -> str:
 
 
 def _axis_result(kind: str, axis: str, data: AxisData, *, higher_is_better: bool, n_resamples: int,
-                 level: float, rel_threshold: float, seed: int | None) -> AxisResult:
+                 level: float, rel_threshold: float, seed: int | None, gamma_min: float | None) -> AxisResult:
     try:
-        fit = fit_power_law(data.x, data.y, higher_is_better=higher_is_better)
+        fit = fit_power_law(data.x, data.y, higher_is_better=higher_is_better, gamma_min=gamma_min)
         boot = bootstrap(fit, data.x, data.y, groups=data.groups, n_resamples=n_resamples, level=level, seed=seed)
     except FitError as err:
         raise FitError(f"{kind} / {axis}: {err}") from err
@@ -120,8 +120,11 @@ def _row(kind: str, results: list[AxisResult]) -> SeedRow:
 
 def seed_table(study: Mapping[str, Mapping[str, AxisData]], *, higher_is_better: bool = False,
                n_resamples: int = 200, level: float = 0.95, rel_threshold: float = REL_THRESHOLD,
-               seed: int | None = 0) -> SeedTable:
+               seed: int | None = 0, gamma_min: float | None = None) -> SeedTable:
     """Build the seed table from ``{row kind: {axis name: AxisData}}`` (see module docstring).
+
+    ``gamma_min`` is a known floor of every curve (e.g. the Bayes-optimal value of a
+    synthetic task), passed to each fit as gamma's lower bound.
 
     Rows come in the order data, parameter, compute, then any other kinds as given.
     """
@@ -131,7 +134,7 @@ def seed_table(study: Mapping[str, Mapping[str, AxisData]], *, higher_is_better:
         if not study[kind]:
             raise FitError(f"row {kind!r} has no axes")
         results = [_axis_result(kind, axis, data, higher_is_better=higher_is_better, n_resamples=n_resamples,
-                                level=level, rel_threshold=rel_threshold, seed=seed)
+                                level=level, rel_threshold=rel_threshold, seed=seed, gamma_min=gamma_min)
                    for axis, data in study[kind].items()]
         rows.append(_row(kind, results))
         axes.extend(results)

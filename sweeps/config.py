@@ -65,6 +65,8 @@ class TrainConfig:
     batch_size: int = checked(1024)
     eval_points: int = checked(8)
     chunk_steps: int = checked(32)
+    # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.
+    checkpoint_every_steps: int = dataclasses.field(default=2048, metadata={"check": non_negative, "identity": False})
 
 
 def _check_value(value: Any, tp: Any, field: str) -> Any:
@@ -127,6 +129,15 @@ def as_dict(obj: Any) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(obj)))
 
 
+def identity_dict(obj: Any) -> dict:
+    """``as_dict`` without the fields that cannot change a trial's results."""
+    d = as_dict(obj)
+    for f in dataclasses.fields(obj):
+        if f.metadata.get("identity") is False:
+            d.pop(f.name)
+    return d
+
+
 @dataclasses.dataclass(frozen=True)
 class TrialConfig:
     """One trial, fully resolved. ``model`` is the architecture's recipe dataclass."""
@@ -150,5 +161,6 @@ class TrialConfig:
 
     @property
     def trial_id(self) -> str:
-        canon = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        ident = {**self.to_dict(), "train": identity_dict(self.train)}
+        canon = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:12]

@@ -22,15 +22,15 @@ from typing import Callable, Iterable, Iterator
 from sweeps.spec import PlannedTrial
 from sweeps.store import TrialRecord
 
-RunTrial = Callable[[PlannedTrial, str], TrialRecord]
+RunTrial = Callable[[PlannedTrial], TrialRecord]
 
 
 class InProcess:
     name = "in-process"
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], sweep: str) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
         for t in trials:
-            yield t, fn(t, sweep)
+            yield t, fn(t)
 
     def close(self) -> None:
         pass
@@ -45,13 +45,17 @@ class ProcessPool:
         self.workers = workers
         self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], sweep: str) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
-        futures = {self._pool.submit(fn, t, sweep): t for t in trials}
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+        futures = {self._pool.submit(fn, t): t for t in trials}
         for fut in cf.as_completed(futures):
             yield futures[fut], fut.result()
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
+
+
+def _call(fn: RunTrial, trial: PlannedTrial) -> TrialRecord:
+    return fn(trial)
 
 
 class RayExecutor:
@@ -73,9 +77,9 @@ class RayExecutor:
                 runtime_env=runtime_env,
             )
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], sweep: str) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
-        remote = self._ray.remote(num_cpus=1, max_retries=0)(fn)
-        refs = {remote.remote(t, sweep): t for t in trials}
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+        remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
+        refs = {remote.remote(fn, t): t for t in trials}
         pending = list(refs)
         while pending:
             done, pending = self._ray.wait(pending, num_returns=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import platform
 import time
 import traceback
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import executors, recipes, spec as spec_mod, store, tracking, train
+from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, tracking, train
 from sweeps.data.ctr_world import WorldConfig, world
 from sweeps.spec import PlannedTrial, SweepSpec
 
@@ -42,8 +43,11 @@ class SweepSummary:
     retried: int = 0
 
 
-def run_trial(trial: PlannedTrial, sweep: str) -> store.TrialRecord:
-    """Train one planned trial and return its record; any exception becomes status ``failed``."""
+def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None) -> store.TrialRecord:
+    """Train one planned trial and return its record; any exception becomes status ``failed``.
+
+    With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint.
+    """
     cfg = trial.config
     common = dict(
         trial_id=cfg.trial_id,
@@ -64,7 +68,8 @@ def run_trial(trial: PlannedTrial, sweep: str) -> store.TrialRecord:
         model_cfg = recipes.get(cfg.arch).build(cfg.model, w.cfg.n_dense, w.fields)
         fwd = module.forward_flops(model_cfg)
         params, flops = module.param_counts(model_cfg), {"forward": fwd, "train": 3 * fwd}
-        res = train.train(cfg, model_cfg, w)
+        ckpt = Path(checkpoint_dir) / f"{cfg.trial_id}.npz" if checkpoint_dir else None
+        res = train.train(cfg, model_cfg, w, checkpoint_path=ckpt)
     except Exception:
         return store.TrialRecord(
             **common, status="failed", params=params, flops_per_example=flops, train_flops=0.0,
@@ -133,7 +138,8 @@ def run(
             for t in pending:
                 store.mark_running(sweep_dir, t.trial_id)
             again = []
-            for trial, record in executor.run(run_trial, pending, spec.name):
+            fn = functools.partial(run_trial, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
+            for trial, record in executor.run(fn, pending):
                 attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
                 if record.status == "failed" and attempts[trial.trial_id] <= retries:
                     retried += 1
@@ -142,6 +148,7 @@ def run(
                     continue
                 store.write(sweep_dir, record)
                 store.clear_running(sweep_dir, trial.trial_id)
+                checkpoint.remove(sweep_dir / "checkpoints" / f"{trial.trial_id}.npz")
                 counts[record.status] += 1
                 done += 1
                 if wandb is not None:

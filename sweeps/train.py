@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import math
 import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +19,7 @@ import optax
 from flax import nnx
 
 import models
-from sweeps import metrics, optim
+from sweeps import checkpoint, metrics, optim
 from sweeps.config import OptimConfig, TrialConfig
 from sweeps.data.ctr_world import Batch, CTRWorld
 
@@ -145,8 +146,12 @@ def eval_steps(total_steps: int, points: int, chunk: int) -> list[int]:
     return sorted(marks | {total_steps})
 
 
-def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
-    """Train ``model_cfg`` (an ``models.<arch>.Config``) as ``cfg`` says; NaN/inf ends it as diverged."""
+def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path | None = None) -> TrainResult:
+    """Train ``model_cfg`` (an ``models.<arch>.Config``) as ``cfg`` says; NaN/inf ends it as diverged.
+
+    With ``checkpoint_path``, the state is saved every ``train.checkpoint_every_steps``
+    steps and a checkpoint of the same trial found there is resumed from.
+    """
     bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
@@ -157,6 +162,13 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
     curve: list[dict] = []
     marks = eval_steps(total_steps, cfg.train.eval_points, chunk)
     step, status, message, recent = 0, "finished", "", []
+    resumed_from = 0
+    if checkpoint_path is not None:
+        restored = checkpoint.load(checkpoint_path, cfg.trial_id, (params, opt_state))
+        if restored is not None:
+            step, (params, opt_state), header = restored
+            curve, recent, resumed_from = header["curve"], header["recent"], step
+    every = cfg.train.checkpoint_every_steps
     t_train = time.perf_counter()
     while step < total_steps:
         batches, active = _chunk_arrays(data, step, chunk, bs, total_steps)
@@ -175,8 +187,12 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld) -> TrainResult:
             if not np.isfinite(m["ne"]) or not np.isfinite(m["logloss"]):
                 status, message = "diverged", f"non-finite evaluation at step {step}"
                 break
+        if checkpoint_path is not None and every and step < total_steps and step // every > (step - chunk) // every:
+            checkpoint.save(checkpoint_path, cfg.trial_id, step, (params, opt_state), {"curve": curve, "recent": recent})
     compile_s = train_chunk.seconds + predict.seconds - compiled_before
     train_s = time.perf_counter() - t_train - compile_s
     final = curve[-1] if curve and status == "finished" else {}
     best = min(curve, key=lambda r: r["ne"]) if curve and status == "finished" else {}
+    if resumed_from:
+        message = (message + "; " if message else "") + f"resumed from a checkpoint at step {resumed_from}"
     return TrainResult(status, step, step * bs, tuple(curve), final, best, train_s, compile_s, message)

@@ -50,3 +50,43 @@ def test_sigkill_mid_sweep_then_rerun_records_every_trial_once(tmp_path):
     resumed = {r.trial_id: r.final_metrics for r in store.read_all(killed)}
     uninterrupted = {r.trial_id: r.final_metrics for r in store.read_all(clean)}
     assert resumed == uninterrupted
+
+
+LONG = {
+    "name": "long",
+    "arch": "dlrm",
+    "seeds": [0],
+    "base": {
+        "model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]},
+        "data.examples": 1048576,
+        "train": {"batch_size": 256, "checkpoint_every_steps": 256},
+    },
+    "axes": {"horizontal": [4]},
+}
+
+
+def test_a_killed_long_trial_resumes_from_its_checkpoint(tmp_path):
+    spec = tmp_path / "long.yaml"
+    spec.write_text(yaml.safe_dump(LONG))
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    proc = _run(spec, killed)
+    ckpts = killed / "checkpoints"
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(ckpts.glob("*.npz")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert list(ckpts.glob("*.npz")), "no checkpoint written before the kill"
+    assert not list(store.trials_dir(killed).glob("*.json"))
+
+    out, _ = _run(spec, killed).communicate(timeout=600)
+    (rec,) = store.read_all(killed)
+    assert "resumed from a checkpoint at step" in rec.message
+    assert rec.status == "finished" and rec.examples_seen == 1048576
+    assert not list(ckpts.glob("*.npz"))  # removed once the record is written
+
+    assert _run(spec, clean).wait(timeout=600) == 0
+    (ref,) = store.read_all(clean)
+    assert rec.final_metrics == ref.final_metrics
+    assert [c["ne"] for c in rec.curve] == [c["ne"] for c in ref.curve]

@@ -1,0 +1,237 @@
+"""Train HSTU or SASRec for next-item retrieval on a leave-one-out split.
+
+Loss: sampled softmax at every real position (autoregressive). The logits are the cosines
+of the position's user embedding with its next item and with ``n_negatives`` item ids drawn
+uniformly per step (shared by the batch's positions, which keeps the [B, L, M] logits cheap;
+a negative equal to the target is masked), divided by ``temperature``. AdamW (the
+reference's lr 1e-3, betas 0.9/0.98); the learning rate is fed to the step as data.
+
+Each epoch visits every training user once in a seeded order, as a jitted ``lax.scan`` over
+chunks of steps; after it the validation targets are ranked against all items (history
+removed, ``sweeps.retrieval``) with the model in eval mode (no dropout). The epoch with the
+best validation ``select`` metric is kept and only its parameters are scored on the test
+targets. Histories longer than the model's ``max_len`` keep their most recent items.
+A non-finite training loss ends the run as "diverged".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+import models
+from sweeps import optim, retrieval
+from sweeps.config import OptimConfig
+from sweeps.data.seq_world import Queries, Split
+from sweeps.train import _CompileOnce, _unit_lr_key
+
+REFERENCE_OPTIM = OptimConfig(name="adamw", lr=1e-3, schedule="constant", b1=0.9, b2=0.98)
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqTrainConfig:
+    arch: str = "hstu"
+    seed: int = 0
+    epochs: int = 20
+    batch_size: int = 128
+    n_negatives: int = 128
+    temperature: float = 0.05
+    optim: OptimConfig = REFERENCE_OPTIM
+    chunk_steps: int = 8
+    eval_batch: int = 256
+    eval_users: int | None = None  # evaluate on the first users only (None: all)
+    ks: tuple[int, ...] = retrieval.DEFAULT_KS
+    select: str = "ndcg@10"
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqTrainResult:
+    status: str  # "finished" | "diverged"
+    epochs: int
+    steps: int
+    curve: tuple[dict, ...]  # per epoch: epoch, train_loss, validation metrics
+    best_epoch: int
+    valid: dict
+    test: dict
+    sequences_seen: int
+    positions_seen: int
+    train_seconds: float
+    compile_seconds: float
+    message: str = ""
+
+
+def _windows(ids_UxT, ts_UxT, n_U, width: int):
+    """The last ``width`` items of each sequence (first ``n`` real), right-padded."""
+    start_U = np.maximum(n_U - width, 0)
+    idx_UxW = start_U[:, None] + np.arange(width)[None]
+    real_UxW = idx_UxW < n_U[:, None]
+    idx_UxW = np.minimum(idx_UxW, ids_UxT.shape[1] - 1)
+    take = lambda a: np.where(real_UxW, np.take_along_axis(a, idx_UxW, 1), 0).astype(np.int32)
+    return take(ids_UxT), take(ts_UxT)
+
+
+def training_arrays(split: Split, max_len: int):
+    """Inputs ``ids``/``ts`` and next-item ``target`` ``[U, max_len]`` (0 where none)."""
+    ids_UxW, ts_UxW = _windows(split.train_ids, split.train_ts, split.train_length, max_len + 1)
+    has_next_UxL = ids_UxW[:, 1:] != 0
+    return ids_UxW[:, :-1] * has_next_UxL, ts_UxW[:, :-1] * has_next_UxL, ids_UxW[:, 1:]
+
+
+def query_arrays(q: Queries, max_len: int, hist_width: int):
+    n_U = (q.history_ids != 0).sum(1)
+    ids_UxL, ts_UxL = _windows(q.history_ids, q.history_ts, n_U, max_len)
+    pad = hist_width - q.history_ids.shape[1]
+    return ids_UxL, ts_UxL, q.target.astype(np.int32), np.pad(q.history_ids, ((0, 0), (0, pad))).astype(np.int32)
+
+
+def programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
+    key = dataclasses.replace(cfg, seed=0, epochs=1, eval_users=None, ks=(), select="", optim=_unit_lr_key(cfg.optim))
+    return _programs(model_cfg, key, n_items, hist_width)
+
+
+@functools.lru_cache(maxsize=16)
+def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
+    """Jitted init, train-chunk and rank functions for one model and batch shape."""
+    module = models.get(cfg.arch)
+    tx = optim.make(cfg.optim)
+    shape = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
+    shape.train()
+    g_train = nnx.graphdef(shape)
+    shape.eval()
+    g_eval = nnx.graphdef(shape)
+    all_items_N = jnp.arange(n_items)
+
+    def init(seed: int):
+        model = module.Model(model_cfg, rngs=nnx.Rngs(seed))
+        model.train()
+        _, params, rng_state = nnx.split(model, nnx.Param, ...)
+        return params, rng_state, tx.init(params)
+
+    def loss_fn(params, rng_state, batch, key):
+        model = nnx.merge(g_train, params, jax.tree.map(lambda a: a, rng_state))  # fresh, mutable here
+        u_BxLxD = model({"ids": batch["ids"], "timestamps": batch["ts"]})
+        target_BxL = batch["target"]
+        neg_M = jax.random.randint(key, (cfg.n_negatives,), 1, n_items)
+        pos_BxL = (u_BxLxD * model.item_embeddings(target_BxL)).sum(-1)
+        neg_BxLxM = u_BxLxD @ model.item_embeddings(neg_M).T
+        neg_BxLxM = jnp.where(neg_M == target_BxL[..., None], -jnp.inf, neg_BxLxM)
+        logits_BxLx1M = jnp.concatenate([pos_BxL[..., None], neg_BxLxM], -1) / cfg.temperature
+        nll_BxL = jax.nn.logsumexp(logits_BxLx1M, -1) - logits_BxLx1M[..., 0]
+        real_BxL = target_BxL != 0
+        loss = jnp.where(real_BxL, nll_BxL, 0.0).sum() / jnp.maximum(real_BxL.sum(), 1)
+        return loss, nnx.state(model, nnx.RngState)
+
+    def step(carry, xs):
+        batch, key, active, lr = xs
+
+        def do(c):
+            params, rng_state, opt_state = c
+            (loss, rng_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rng_state, batch, key)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            updates = jax.tree.map(lambda u: lr * u, updates)
+            return (optax.apply_updates(params, updates), rng_state, opt_state), loss
+
+        return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
+
+    @jax.jit
+    def train_chunk(params, rng_state, opt_state, batches, keys, active, lrs):
+        (params, rng_state, opt_state), losses = jax.lax.scan(
+            step, (params, rng_state, opt_state), (batches, keys, active, lrs)
+        )
+        return params, rng_state, opt_state, losses
+
+    @jax.jit
+    def rank(params, rng_state, ids_BxL, ts_BxL, target_B, history_BxH):
+        model = nnx.merge(g_eval, params, rng_state)
+        u_BxD = model.user_embedding({"ids": ids_BxL, "timestamps": ts_BxL})
+        v_NxD = model.item_embeddings(all_items_N)
+        return retrieval.target_ranks(u_BxD @ v_NxD.T, target_B, history_BxH)
+
+    return init, _CompileOnce(train_chunk), _CompileOnce(rank)
+
+
+def _evaluate(rank, params, rng_state, arrays, batch: int, ks) -> dict[str, float]:
+    U = len(arrays[2])
+    out = []
+    for i in range(0, U, batch):
+        n = min(batch, U - i)
+        part = [np.concatenate([a[i : i + n], np.zeros((batch - n, *a.shape[1:]), a.dtype)]) for a in arrays]
+        out.append(np.asarray(rank(params, rng_state, *part))[:n])
+    return retrieval.metrics_from_ranks(np.concatenate(out), ks)
+
+
+def _epoch_chunks(cfg: SeqTrainConfig, epoch: int, train_arrays, steps_per_epoch: int):
+    """The epoch's batches as ``[chunks, chunk_steps, B, L]`` arrays and active flags."""
+    U = len(train_arrays[0])
+    B, C = cfg.batch_size, cfg.chunk_steps
+    n_chunks = -(-steps_per_epoch // C)
+    order = np.random.default_rng([cfg.seed, epoch]).permutation(U)
+    order = np.concatenate([order, np.full(n_chunks * C * B - U, -1)])
+    real = order >= 0
+    shaped = [
+        np.where(real[:, None], a[np.maximum(order, 0)], 0).reshape(n_chunks, C, B, -1) for a in train_arrays
+    ]
+    active = (np.arange(n_chunks * C) < steps_per_epoch).reshape(n_chunks, C)
+    return shaped, active
+
+
+def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
+    """Train ``model_cfg`` (``models.hstu.Config`` or ``models.sasrec.Config``) on ``split``."""
+    L = model_cfg.max_len
+    hist_width = split.test.history_ids.shape[1]
+    init, train_chunk, rank = programs(model_cfg, cfg, split.n_items, hist_width)
+    compiled_before = train_chunk.seconds + rank.seconds
+    train_arrays = training_arrays(split, L)
+    E = len(split.valid) if cfg.eval_users is None else min(cfg.eval_users, len(split.valid))
+    valid_arrays = query_arrays(split.valid.head(E), L, hist_width)
+    steps_per_epoch = -(-len(train_arrays[0]) // cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+
+    params, rng_state, opt_state = init(cfg.seed)
+    base_key = jax.random.key(cfg.seed)
+    curve: list[dict] = []
+    best, best_epoch, best_params = -np.inf, 0, None
+    step, status, message, positions, sequences = 0, "finished", "", 0, 0
+    t0 = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        shaped, active = _epoch_chunks(cfg, epoch, train_arrays, steps_per_epoch)
+        losses = []
+        for c in range(len(active)):
+            steps = step + np.arange(len(active[c]))
+            keys = jax.vmap(lambda s: jax.random.fold_in(base_key, s))(jnp.asarray(steps))
+            lrs = optim.learning_rates(cfg.optim, steps, total_steps)
+            batch = {"ids": shaped[0][c], "ts": shaped[1][c], "target": shaped[2][c]}
+            params, rng_state, opt_state, loss = train_chunk(params, rng_state, opt_state, batch, keys, active[c], lrs)
+            losses.append(np.asarray(loss)[active[c]])
+            targets = shaped[2][c][active[c]] != 0
+            positions += int(targets.sum())
+            sequences += int(targets.any(-1).sum())
+            step += int(active[c].sum())
+            if not np.all(np.isfinite(losses[-1])):
+                status, message = "diverged", f"non-finite training loss at step <= {step}"
+                break
+        if status == "diverged":
+            break
+        m = _evaluate(rank, params, rng_state, valid_arrays, cfg.eval_batch, cfg.ks)
+        curve.append({"epoch": epoch, "step": step, "train_loss": float(np.concatenate(losses).mean()), **m})
+        if m[cfg.select] > best:
+            best, best_epoch, best_params = m[cfg.select], epoch, jax.device_get(params)
+
+    valid, test = {}, {}
+    if status == "finished":
+        valid = {k: v for k, v in curve[best_epoch - 1].items() if k not in ("epoch", "step", "train_loss")}
+        test_arrays = query_arrays(split.test.head(E), L, hist_width)
+        test = _evaluate(rank, best_params, rng_state, test_arrays, cfg.eval_batch, cfg.ks)
+    compile_s = train_chunk.seconds + rank.seconds - compiled_before
+    train_s = time.perf_counter() - t0 - compile_s
+    return SeqTrainResult(
+        status, len(curve), step, tuple(curve), best_epoch, valid, test,
+        sequences, positions, train_s, compile_s, message,
+    )
