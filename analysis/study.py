@@ -20,6 +20,9 @@ ROW_OF_AXIS = {
 }
 
 
+MIN_SEED_GROUPS = 5
+
+
 def study_axes(records: list[TrialRecord], *, metric: str = "ne") -> dict[str, dict[str, AxisData]]:
     study: dict[str, dict[str, AxisData]] = {}
     for axis in axes_of(records):
@@ -27,7 +30,8 @@ def study_axes(records: list[TrialRecord], *, metric: str = "ne") -> dict[str, d
             continue
         kind, x = ROW_OF_AXIS[axis]
         pts = axis_points(records, axis, metric=metric, x=x)
-        groups = pts.seeds if np.unique(pts.seeds).size > 1 else None
+        # Resampling whole seeds says little with few of them (2 seeds: 3 distinct resamples).
+        groups = pts.seeds if np.unique(pts.seeds).size >= MIN_SEED_GROUPS else None
         study.setdefault(kind, {})[axis] = AxisData(pts.x, pts.y, groups)
     return study
 

@@ -111,6 +111,13 @@ def cmd_fit(args) -> int:
     if table is not None:
         print("\nSeed table (x: examples for data, total parameters for parameter axes, FLOPs for compute):")
         print(table.markdown())
+        for r in table.axes:
+            lo, hi = r.bootstrap.interval("alpha")
+            line = f"  {r.kind:<9} {r.axis:<10} alpha {r.fit.alpha:.3f} [{lo:.3f}, {hi:.3f}]  R^2 {r.fit.r2:.3f}"
+            line += f"  saturated: {'yes' if r.saturation.saturated else 'no'}"
+            if r.fit.warnings:
+                line += "  (" + "; ".join(r.fit.warnings) + ")"
+            print(line)
     return 0
 
 
