@@ -32,7 +32,7 @@ def cmd_sweep_run(args) -> int:
     else:
         executor = executors.InProcess()
     print(f"sweep {spec.name!r} -> {sweep_dir} ({executor.name})", flush=True)
-    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, log=lambda m: print(m, flush=True))
+    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb)
     print(
         f"done: {s.total} trials ({s.skipped} already recorded, {s.finished} finished, "
         f"{s.diverged} diverged, {s.failed} failed, {s.retried} retries) in {s.sweep_dir}"

@@ -23,13 +23,19 @@ from sweeps.spec import PlannedTrial
 from sweeps.store import TrialRecord
 
 RunTrial = Callable[[PlannedTrial], TrialRecord]
+OnStart = Callable[[PlannedTrial], None]
+
+
+def _ignore(trial: PlannedTrial) -> None:
+    pass
 
 
 class InProcess:
     name = "in-process"
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
         for t in trials:
+            on_start(t)
             yield t, fn(t)
 
     def close(self) -> None:
@@ -45,8 +51,10 @@ class ProcessPool:
         self.workers = workers
         self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
         futures = {self._pool.submit(fn, t): t for t in trials}
+        for t in list(futures.values())[: self.workers]:
+            on_start(t)
         for fut in cf.as_completed(futures):
             yield futures[fut], fut.result()
 
@@ -77,9 +85,11 @@ class RayExecutor:
                 runtime_env=runtime_env,
             )
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial]) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
         remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
         refs = {remote.remote(fn, t): t for t in trials}
+        for t in refs.values():
+            on_start(t)
         pending = list(refs)
         while pending:
             done, pending = self._ray.wait(pending, num_returns=1)

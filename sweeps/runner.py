@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import platform
+import sys
 import time
 import traceback
 from importlib import metadata
@@ -14,6 +15,7 @@ from typing import Callable
 import models
 from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, tracking, train
 from sweeps.data.ctr_world import WorldConfig, world
+from sweeps.progress import Progress
 from sweeps.spec import PlannedTrial, SweepSpec
 
 METRIC_NOTE = (
@@ -94,14 +96,21 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     )
 
 
-def _describe(trial: PlannedTrial, record: store.TrialRecord) -> str:
-    where = spec_mod.describe_point(trial.axes)
-    ne = record.final_metrics.get("ne")
-    return (
-        f"{record.trial_id} {where} seed={record.seed}: {record.status}"
-        + (f" ne={ne:.4f}" if ne is not None else "")
-        + f" ({record.wall_time_s:.1f}s)"
-    )
+class _LogStream:
+    """Adapts a line callback to the stream that ``Progress`` writes to."""
+
+    def __init__(self, log: Callable[[str], None]):
+        self.log = log
+
+    def write(self, text: str) -> None:
+        if text.strip():
+            self.log(text.rstrip("\n"))
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
 
 
 def run(
@@ -111,7 +120,8 @@ def run(
     executor: executors.InProcess | executors.ProcessPool | None = None,
     retries: int = 0,
     wandb: tracking.WandbConfig | None = None,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
 ) -> SweepSummary:
     """Run every trial of ``spec`` that has no record in ``sweep_dir`` yet.
 
@@ -121,6 +131,8 @@ def run(
     spec's ``logging.wandb``) mirrors each record to wandb.
     """
     sweep_dir = Path(sweep_dir)
+    progress = progress or Progress(_LogStream(log) if log else sys.stdout, live=False if log else None)
+    log = progress.message
     executor = executor or executors.InProcess()
     wandb = wandb if wandb is not None else spec.wandb
     planned = spec_mod.expand(spec)
@@ -131,15 +143,15 @@ def run(
         log(f"{skipped} of {len(planned)} trials already recorded in {sweep_dir}; skipping them")
     counts = {"finished": 0, "diverged": 0, "failed": 0}
     attempts: dict[str, int] = {}
-    retried, done, total = 0, 0, len(pending)
-    t_start = time.perf_counter()
+    retried = 0
+    progress.begin(len(pending))
     try:
         while pending:
             for t in pending:
                 store.mark_running(sweep_dir, t.trial_id)
             again = []
             fn = functools.partial(run_trial, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
-            for trial, record in executor.run(fn, pending):
+            for trial, record in executor.run(fn, pending, on_start=progress.started):
                 attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
                 if record.status == "failed" and attempts[trial.trial_id] <= retries:
                     retried += 1
@@ -150,14 +162,12 @@ def run(
                 store.clear_running(sweep_dir, trial.trial_id)
                 checkpoint.remove(sweep_dir / "checkpoints" / f"{trial.trial_id}.npz")
                 counts[record.status] += 1
-                done += 1
                 if wandb is not None:
                     tracking.log_trial(record, sweep_dir, wandb, warn=log)
-                elapsed = time.perf_counter() - t_start
-                eta = elapsed / done * (total - done)
-                log(f"[{done}/{total}] {_describe(trial, record)} eta {eta:.0f}s")
+                progress.finished(trial, record)
             pending = again
     finally:
+        progress.close()
         executor.close()
         if wandb is not None:
             tracking.close(warn=log)
