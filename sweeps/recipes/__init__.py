@@ -26,6 +26,21 @@ class Axis:
     integer: bool = True
 
 
+def sparse_tables(rows: int, fields) -> dict[str, tuple]:
+    """Field names, rows per table (``rows`` capped at each field's cardinality) and bag lengths."""
+    return {
+        "fields": tuple(f.name for f in fields),
+        "rows": tuple(min(rows, f.cardinality) for f in fields),
+        "bags": tuple(f.bag for f in fields),
+    }
+
+
+def check_activation(name: str) -> str | None:
+    from models.layers import ACTIVATIONS
+
+    return None if name in ACTIVATIONS else f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
+
+
 def overall_axis(overrides: Callable[[float, Any], dict[str, Any]]) -> Axis:
     """Compound scaling: the value multiplies every size knob of the base point together."""
     return Axis("overall", "every size knob times the value (1 = the base point)", overrides, integer=False)

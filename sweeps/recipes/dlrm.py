@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from models import dlrm
-from models.layers import ACTIVATIONS
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, overall_axis
+from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,15 +16,13 @@ class ModelSpec:
     rows: int = checked(8192)  # rows per table, capped at the field's cardinality
     bottom_mlp: tuple[int, ...] = checked((64, 32))
     top_mlp: tuple[int, ...] = checked((64, 32))
-    activation: str = checked("relu", lambda a: None if a in ACTIVATIONS else f"unknown activation {a!r}; expected one of {', '.join(ACTIVATIONS)}")
+    activation: str = checked("relu", check_activation)
 
 
 def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Config:
     return dlrm.Config(
         n_dense=n_dense,
-        fields=tuple(f.name for f in fields),
-        rows=tuple(min(spec.rows, f.cardinality) for f in fields),
-        bags=tuple(f.bag for f in fields),
+        **sparse_tables(spec.rows, fields),
         embed_dim=spec.embed_dim,
         bottom_mlp=spec.bottom_mlp,
         top_mlp=spec.top_mlp,

@@ -5,10 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from models import wide_deep
-from models.layers import ACTIVATIONS
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, overall_axis
+from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
 
 
 def _check_crosses(crosses) -> str | None:
@@ -22,15 +21,13 @@ class ModelSpec:
     deep_mlp: tuple[int, ...] = checked((64, 32))
     crosses: tuple[tuple[str, ...], ...] = checked((("context", "category"), ("user", "item")), _check_crosses)
     cross_rows: int = checked(16384)
-    activation: str = checked("relu", lambda a: None if a in ACTIVATIONS else f"unknown activation {a!r}")
+    activation: str = checked("relu", check_activation)
 
 
 def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wide_deep.Config:
     return wide_deep.Config(
         n_dense=n_dense,
-        fields=tuple(f.name for f in fields),
-        rows=tuple(min(spec.rows, f.cardinality) for f in fields),
-        bags=tuple(f.bag for f in fields),
+        **sparse_tables(spec.rows, fields),
         embed_dim=spec.embed_dim,
         deep_mlp=spec.deep_mlp,
         crosses=tuple(tuple(c) for c in spec.crosses),
