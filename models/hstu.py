@@ -25,7 +25,6 @@ blocks, relative biases, ranking head).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp

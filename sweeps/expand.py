@@ -6,9 +6,8 @@ and records every axis, grid key or budget it lies on.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
-from typing import Any, Iterator
+from typing import Iterator
 
 import models
 from sweeps import recipes

@@ -1,4 +1,3 @@
-import numpy as np
 
 from sweeps import runner, spec as spec_mod
 from sweeps.spec import PlannedTrial
