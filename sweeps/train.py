@@ -1,7 +1,8 @@
 """Train one CTR trial: a jitted ``lax.scan`` over chunks of steps, periodic evaluation.
 
 Compiled programs are cached per (model config, optimiser, batch shape), so trials that
-differ only in seed or data budget (replicates, the data axis) reuse one compilation.
+differ only in seed, learning rate or data budget (replicates, the data axis) reuse one
+compilation.
 """
 
 from __future__ import annotations
@@ -62,13 +63,16 @@ def _unit_lr_key(cfg: OptimConfig) -> OptimConfig:
     return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
 
 
-def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
-    return _programs(model_cfg, arch, _unit_lr_key(optim_cfg), chunk)
+def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
+    return _programs(model_cfg, arch, _unit_lr_key(optim_cfg), chunk, batch_size)
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int):
-    """The jitted init, train-chunk and predict functions for one model shape."""
+def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
+    """The init, train-chunk and predict functions for one model and batch shape.
+
+    ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
+    """
     module = models.get(arch)
     tx = optim.make(optim_cfg)
     graphdef, _ = nnx.split(nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0))))
@@ -155,7 +159,7 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
     bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
-    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk)
+    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs)
     compiled_before = train_chunk.seconds + predict.seconds
     params, opt_state = init(cfg.seed)
 

@@ -35,3 +35,10 @@ def test_a_huge_learning_rate_is_recorded_as_diverged():
     assert rec.status == "diverged"
     assert rec.final_metrics == {}
     assert "non-finite" in rec.message
+
+
+def test_trials_differing_only_in_batch_size_each_train():
+    a = runner.run_trial(_trial(data={"examples": 8192}, train={"batch_size": 512}), "t")
+    b = runner.run_trial(_trial(data={"examples": 8192}, train={"batch_size": 256}), "t")
+    assert a.status == b.status == "finished"
+    assert a.curve[-1]["step"] == 16 and b.curve[-1]["step"] == 32
