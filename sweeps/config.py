@@ -31,9 +31,16 @@ def checked(default, check=positive):
     return dataclasses.field(default=default, metadata={"check": check})
 
 
+DATASETS = ("ctr_world",)
+
+
+def _known_dataset(name: str) -> str | None:
+    return None if name in DATASETS else f"unknown data set {name!r}; available: {', '.join(DATASETS)}"
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    name: str = "ctr_world"
+    name: str = checked("ctr_world", _known_dataset)
     world_seed: int = 0
     examples: int = checked(262_144)
 

@@ -64,6 +64,7 @@ MALFORMED = [
     (("base", "model"), {"layers": 3}, "base.model.layers"),
     (("base", "optim"), {"lr": -1}, "base.optim.lr"),
     (("base", "widgets"), {}, "base.widgets"),
+    (("base", "data"), {"name": "criteo"}, "base.data.name"),
     (("seeds",), "zero", "seeds"),
     (("name",), KeyError, "name"),
     (("axes",), KeyError, "axes"),
