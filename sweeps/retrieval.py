@@ -16,24 +16,36 @@ import numpy as np
 DEFAULT_KS = (10, 50, 200)
 
 
+def _removed(B: int, N: int, target_B, history_BxH):
+    rows_B = jnp.arange(B)
+    removed_BxN = jnp.zeros((B, N), bool).at[rows_B[:, None], jnp.asarray(history_BxH)].set(True)
+    return removed_BxN.at[:, 0].set(True).at[rows_B, target_B].set(False)
+
+
 def target_ranks(scores_BxN, target_B, history_BxH):
     """1-based rank of each target among the items not in its history (JAX or NumPy in)."""
     scores_BxN = jnp.asarray(scores_BxN, jnp.float32)
     B, N = scores_BxN.shape
     target_B = jnp.asarray(target_B)
-    rows_B = jnp.arange(B)
-    removed_BxN = jnp.zeros((B, N), bool).at[rows_B[:, None], jnp.asarray(history_BxH)].set(True)
-    removed_BxN = removed_BxN.at[:, 0].set(True).at[rows_B, target_B].set(False)
-    s_B = scores_BxN[rows_B, target_B]
-    beaten_BxN = (scores_BxN >= s_B[:, None]) & ~removed_BxN
-    rank_B = beaten_BxN.sum(1)
-    n_left_B = (~removed_BxN).sum(1)
-    return jnp.where(jnp.isfinite(s_B), rank_B, n_left_B).astype(jnp.int32)
+    removed_BxN = _removed(B, N, target_B, history_BxH)
+    s_B = scores_BxN[jnp.arange(B), target_B]
+    rank_B = ((scores_BxN >= s_B[:, None]) & ~removed_BxN).sum(1)
+    return jnp.where(jnp.isfinite(s_B), rank_B, (~removed_BxN).sum(1)).astype(jnp.int32)
 
 
-def metrics_from_ranks(rank_B, ks=DEFAULT_KS) -> dict[str, float]:
+def target_logp(logits_BxN, target_B, history_BxH):
+    """Log-probability of each target under a softmax over the items not in its history."""
+    logits_BxN = jnp.asarray(logits_BxN, jnp.float32)
+    B, N = logits_BxN.shape
+    target_B = jnp.asarray(target_B)
+    kept_BxN = jnp.where(_removed(B, N, target_B, history_BxH), -jnp.inf, logits_BxN)
+    return logits_BxN[jnp.arange(B), target_B] - jax.nn.logsumexp(kept_BxN, axis=1)
+
+
+def metrics_from_ranks(rank_B, ks=DEFAULT_KS, logp_B=None) -> dict[str, float]:
     """``hr@K`` (target in the top K), ``ndcg@K`` (1/log2(rank+1) within the top K) and
-    ``mrr`` (mean 1/rank, untruncated), averaged over queries."""
+    ``mrr`` (mean 1/rank, untruncated), averaged over queries; with ``logp_B`` also ``nll``
+    (mean negative log-probability of the targets)."""
     rank = np.asarray(rank_B, np.float64)
     out = {}
     for k in ks:
@@ -41,6 +53,8 @@ def metrics_from_ranks(rank_B, ks=DEFAULT_KS) -> dict[str, float]:
         out[f"hr@{k}"] = float(hit.mean())
         out[f"ndcg@{k}"] = float(np.where(hit, 1.0 / np.log2(rank + 1), 0.0).mean())
     out["mrr"] = float((1.0 / rank).mean())
+    if logp_B is not None:
+        out["nll"] = float(-np.mean(np.asarray(logp_B, np.float64)))
     return out
 
 
@@ -52,13 +66,18 @@ def _ranks_by_dot(user_BxD, items_NxD, target_B, history_BxH):
 def rank_by_dot(user_UxD, items_NxD, target_U, history_UxH, batch: int = 1024) -> np.ndarray:
     """Ranks under the scores ``user . item``, in fixed-size batches (one compilation)."""
     U = len(target_U)
+    user_UxD = np.asarray(user_UxD, np.float32)
     out = []
     for i in range(0, U, batch):
         n = min(batch, U - i)
-        pad = lambda a: np.concatenate([a[i : i + n], np.zeros((batch - n, *a.shape[1:]), a.dtype)])
-        r = _ranks_by_dot(pad(np.asarray(user_UxD, np.float32)), items_NxD, pad(target_U), pad(history_UxH))
-        out.append(np.asarray(r)[:n])
+        u_BxD, t_B, h_BxH = (pad_rows(a[i : i + n], batch) for a in (user_UxD, target_U, history_UxH))
+        out.append(np.asarray(_ranks_by_dot(u_BxD, items_NxD, t_B, h_BxH))[:n])
     return np.concatenate(out) if out else np.zeros(0, np.int32)
+
+
+def pad_rows(a: np.ndarray, rows: int) -> np.ndarray:
+    """``a`` with zero rows appended up to ``rows``."""
+    return np.concatenate([a, np.zeros((rows - len(a), *a.shape[1:]), a.dtype)])
 
 
 def popularity_scores(train_ids_UxT, n_items: int) -> np.ndarray:

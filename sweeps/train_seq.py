@@ -10,7 +10,8 @@ Each epoch visits every training user once in a seeded order, as a jitted ``lax.
 chunks of steps; after it the validation targets are ranked against all items (history
 removed, ``sweeps.retrieval``) with the model in eval mode (no dropout). The epoch with the
 best validation ``select`` metric is kept and only its parameters are scored on the test
-targets. Histories longer than the model's ``max_len`` keep their most recent items.
+targets. Besides HR/NDCG/MRR, ``nll`` is the target's full-softmax negative log-likelihood
+over the same items at the training temperature (comparable to ``Split.oracle``'s floor). Histories longer than the model's ``max_len`` keep their most recent items.
 A non-finite training loss ends the run as "diverged".
 """
 
@@ -141,7 +142,8 @@ def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
         return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
 
     @jax.jit
-    def train_chunk(params, rng_state, opt_state, batches, keys, active, lrs):
+    def train_chunk(params, rng_state, opt_state, key, batches, steps, active, lrs):
+        keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(steps)
         (params, rng_state, opt_state), losses = jax.lax.scan(
             step, (params, rng_state, opt_state), (batches, keys, active, lrs)
         )
@@ -151,20 +153,23 @@ def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
     def rank(params, rng_state, ids_BxL, ts_BxL, target_B, history_BxH):
         model = nnx.merge(g_eval, params, rng_state)
         u_BxD = model.user_embedding({"ids": ids_BxL, "timestamps": ts_BxL})
-        v_NxD = model.item_embeddings(all_items_N)
-        return retrieval.target_ranks(u_BxD @ v_NxD.T, target_B, history_BxH)
+        scores_BxN = u_BxD @ model.item_embeddings(all_items_N).T
+        ranks_B = retrieval.target_ranks(scores_BxN, target_B, history_BxH)
+        return ranks_B, retrieval.target_logp(scores_BxN / cfg.temperature, target_B, history_BxH)
 
     return init, _CompileOnce(train_chunk), _CompileOnce(rank)
 
 
 def _evaluate(rank, params, rng_state, arrays, batch: int, ks) -> dict[str, float]:
     U = len(arrays[2])
-    out = []
+    ranks, logps = [], []
     for i in range(0, U, batch):
         n = min(batch, U - i)
-        part = [np.concatenate([a[i : i + n], np.zeros((batch - n, *a.shape[1:]), a.dtype)]) for a in arrays]
-        out.append(np.asarray(rank(params, rng_state, *part))[:n])
-    return retrieval.metrics_from_ranks(np.concatenate(out), ks)
+        part = [retrieval.pad_rows(a[i : i + n], batch) for a in arrays]
+        r, lp = rank(params, rng_state, *part)
+        ranks.append(np.asarray(r)[:n])
+        logps.append(np.asarray(lp)[:n])
+    return retrieval.metrics_from_ranks(np.concatenate(ranks), ks, np.concatenate(logps))
 
 
 def _epoch_chunks(cfg: SeqTrainConfig, epoch: int, train_arrays, steps_per_epoch: int):
@@ -205,10 +210,11 @@ def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
         losses = []
         for c in range(len(active)):
             steps = step + np.arange(len(active[c]))
-            keys = jax.vmap(lambda s: jax.random.fold_in(base_key, s))(jnp.asarray(steps))
             lrs = optim.learning_rates(cfg.optim, steps, total_steps)
             batch = {"ids": shaped[0][c], "ts": shaped[1][c], "target": shaped[2][c]}
-            params, rng_state, opt_state, loss = train_chunk(params, rng_state, opt_state, batch, keys, active[c], lrs)
+            params, rng_state, opt_state, loss = train_chunk(
+                params, rng_state, opt_state, base_key, batch, steps.astype(np.int32), active[c], lrs
+            )
             losses.append(np.asarray(loss)[active[c]])
             targets = shaped[2][c][active[c]] != 0
             positions += int(targets.sum())
@@ -222,7 +228,7 @@ def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
         m = _evaluate(rank, params, rng_state, valid_arrays, cfg.eval_batch, cfg.ks)
         curve.append({"epoch": epoch, "step": step, "train_loss": float(np.concatenate(losses).mean()), **m})
         if m[cfg.select] > best:
-            best, best_epoch, best_params = m[cfg.select], epoch, jax.device_get(params)
+            best, best_epoch, best_params = m[cfg.select], epoch, params
 
     valid, test = {}, {}
     if status == "finished":

@@ -33,8 +33,8 @@ tail needs more users (data) to learn its items.
 
 Determinism: users come in blocks of ``BLOCK``; block ``b`` draws its user-level values
 from ``default_rng([seed, b, 0])`` and its step-t values from ``default_rng([seed, b, t+1])``,
-so each sequence is a pure function of (seed, user index), a budget of U users is the
-first U users, and a longer ``max_len`` extends every sequence without changing it.
+so each sequence is a pure function of (seed, user index) and a budget of U users is the
+first U users. A larger ``max_len`` lengthens sequences without changing their first items.
 
 The floor: the true next-item distribution is known at each step, so ``oracle_logp`` (log
 probability of the item drawn) and ``oracle_rank`` (its rank under the true distribution)
@@ -45,13 +45,17 @@ the floor (log-likelihood) and ceiling (HR@K, NDCG@K, MRR).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import functools
+from pathlib import Path
 
 import numpy as np
 
 from sweeps import retrieval
-from sweeps.data.ctr_world import CTRWorld, WorldConfig, world as ctr_world
+from sweeps.data.ctr_world import CTRWorld, WorldConfig
+from sweeps.data.ctr_world import world as ctr_world
 
 BLOCK = 256
 _DAY = 86_400.0
@@ -90,6 +94,8 @@ class SeqConfig:
             raise ValueError("max_len exceeds the number of items (no repeats)")
         if self.p_return + self.p_stay > 1:
             raise ValueError("p_return + p_stay must be <= 1")
+        if self.return_period < 1 or self.n_interests < 1 or not 0 < self.drift_rank <= self.world.rank:
+            raise ValueError("need return_period >= 1, n_interests >= 1 and 0 < drift_rank <= world.rank")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,11 +115,11 @@ class SeqData:
     def __len__(self) -> int:
         return len(self.length)
 
-    def head(self, n: int) -> "SeqData":
-        return SeqData(
-            self.ids[:n], self.ts[:n], self.length[:n], self.start[:n],
-            self.oracle_logp[:n], self.oracle_rank[:n], self.n_items,
-        )
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.ids, self.ts, self.length, self.start, self.oracle_logp, self.oracle_rank
+
+    def head(self, n: int) -> SeqData:
+        return SeqData(*(a[:n] for a in self.arrays()), self.n_items)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,8 +135,8 @@ class Queries:
     def __len__(self) -> int:
         return len(self.target)
 
-    def head(self, n: int) -> "Queries":
-        return Queries(*(a[:n] for a in dataclasses.astuple(self)))
+    def head(self, n: int) -> Queries:
+        return Queries(*(getattr(self, f.name)[:n] for f in dataclasses.fields(self)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +155,7 @@ class Split:
         """The true distribution's metrics on the valid or test targets: the floor of ``nll``
         and the ceiling of HR/NDCG/MRR for any model of the history."""
         q: Queries = getattr(self, which)
-        return {**retrieval.metrics_from_ranks(q.oracle_rank, ks), "nll": float(-np.mean(q.oracle_logp))}
+        return retrieval.metrics_from_ranks(q.oracle_rank, ks, q.oracle_logp)
 
 
 def _queries(data: SeqData, cut: int) -> Queries:
@@ -170,6 +176,27 @@ def _queries(data: SeqData, cut: int) -> Queries:
 def leave_one_out(data: SeqData) -> Split:
     test, valid = _queries(data, 1), _queries(data, 2)
     return Split(valid.history_ids, valid.history_ts, data.length - 2, valid, test, data.n_items)
+
+
+@functools.cache
+def _numpy_blas_set_local_threads():
+    for path in sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*.so*")):
+        func = getattr(ctypes.CDLL(str(path)), "openblas_set_num_threads_local", None)
+        if func is not None:
+            func.argtypes, func.restype = [ctypes.c_int], ctypes.c_int
+            return func
+    return lambda n: 0
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """NumPy's bundled OpenBLAS on one thread (this thread only): the per-step matmuls are
+    small and hand-offs to worker threads cost more than they save (2x on 2 cores)."""
+    previous = _numpy_blas_set_local_threads()(1)
+    try:
+        yield
+    finally:
+        _numpy_blas_set_local_threads()(max(previous, 1))
 
 
 def _factor_sd(cfg: WorldConfig) -> np.ndarray:
@@ -205,11 +232,11 @@ class SeqWorld:
         have = 0 if self._data is None else len(self._data)
         if n > have:
             b0, b1 = have // BLOCK, -(-n // BLOCK)
-            new = self._generate(b0, b1)
+            with _one_blas_thread():
+                new = self._generate(b0, b1)
             old = None if self._data is None else self._data.head(b0 * BLOCK)
             self._data = new if old is None else SeqData(
-                *(np.concatenate([a, b]) for a, b in zip(dataclasses.astuple(old)[:-1], dataclasses.astuple(new)[:-1])),
-                self.n_items,
+                *(np.concatenate([a, b]) for a, b in zip(old.arrays(), new.arrays())), self.n_items
             )
         return self._data.head(n)
 
@@ -296,7 +323,7 @@ class SeqWorld:
             drawn_U = p_UxN[rows, item_U]
             logp[:, t] = np.log(drawn_U) - log_total_U
             scored_U = (t >= length_U - 2) & (t < length_U)
-            rank[scored_U, t] = 1 + (p_UxN[scored_U] > drawn_U[scored_U, None]).sum(1)
+            rank[scored_U, t] = (p_UxN[scored_U] >= drawn_U[scored_U, None]).sum(1)  # ties rank it last
             ids[:, t], ts[:, t], start[:, t] = item_U + 1, clock_U, new_U
             unseen_UxN[rows, item_U] = -np.inf
             prev_U = item_U

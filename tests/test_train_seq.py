@@ -1,0 +1,113 @@
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+from models import hstu, sasrec
+from sweeps import retrieval, train_seq
+from sweeps.data.ctr_world import WorldConfig
+from sweeps.data.seq_world import SeqConfig, SeqWorld, leave_one_out
+
+L, D = 32, 32
+FAST = train_seq.SeqTrainConfig(
+    epochs=10, batch_size=64, optim=dataclasses.replace(train_seq.REFERENCE_OPTIM, lr=5e-3), eval_batch=512
+)
+
+
+@pytest.fixture(scope="module")
+def split():
+    return leave_one_out(SeqWorld(SeqConfig(world=WorldConfig(n_items=300), max_len=L, min_len=10)).users(1024))
+
+
+@pytest.fixture(scope="module")
+def popularity(split):
+    scores = retrieval.popularity_scores(split.train_ids, split.n_items)
+    return retrieval.metrics_from_ranks(retrieval.score_ranks(scores, split.test.target, split.test.history_ids))
+
+
+def _hstu(split, **kw):
+    return hstu.Config(**{"n_items": split.n_items, "max_len": L, "d_model": D, "n_blocks": 2, "dropout": 0.2, **kw})
+
+
+def _sasrec(split):
+    return sasrec.Config(n_items=split.n_items, max_len=L, d_model=D, n_blocks=2, dropout=0.2)
+
+
+@pytest.fixture(scope="module")
+def hstu_run(split):
+    return train_seq.train(FAST, _hstu(split), split)
+
+
+def _check_run(r, split, popularity, min_hr10):
+    assert r.status == "finished" and r.epochs == FAST.epochs == len(r.curve)
+    oracle = split.oracle("test")
+    assert min_hr10 < r.test["hr@10"] < oracle["hr@10"]
+    assert 1.25 * popularity["hr@10"] < r.test["hr@10"]
+    assert 1.25 * popularity["ndcg@10"] < r.test["ndcg@10"] < oracle["ndcg@10"]
+    assert r.test["mrr"] < oracle["mrr"]
+    assert oracle["nll"] < r.test["nll"] < np.log(split.n_items)
+    chosen = max(r.curve, key=lambda c: c["ndcg@10"])
+    assert r.best_epoch == chosen["epoch"]
+    assert r.valid == {k: v for k, v in chosen.items() if k not in ("epoch", "step", "train_loss")}
+    assert r.curve[-1]["train_loss"] < r.curve[0]["train_loss"]
+
+
+def test_hstu_learns_the_sequences(hstu_run, split, popularity):
+    _check_run(hstu_run, split, popularity, min_hr10=0.22)
+    steps = -(-len(split.train_ids) // FAST.batch_size)
+    assert hstu_run.steps == FAST.epochs * steps
+    assert hstu_run.sequences_seen == FAST.epochs * len(split.train_ids)
+    windows = np.minimum(split.train_length, L + 1)
+    assert hstu_run.positions_seen == FAST.epochs * int((windows - 1).sum())
+
+
+def test_sasrec_learns_the_sequences(split, popularity):
+    _check_run(train_seq.train(dataclasses.replace(FAST, arch="sasrec"), _sasrec(split), split), split, popularity, 0.16)
+
+
+def test_same_seed_same_numbers_and_another_seed_differs(split):
+    cfg = dataclasses.replace(FAST, epochs=2)
+    a = train_seq.train(cfg, _hstu(split), split)
+    b = train_seq.train(cfg, _hstu(split), split)
+    c = train_seq.train(dataclasses.replace(cfg, seed=1), _hstu(split), split)
+    assert a.curve == b.curve and a.test == b.test
+    assert a.curve != c.curve
+    assert b.compile_seconds == 0.0  # the compiled programs are reused
+
+
+def test_a_huge_learning_rate_is_recorded_as_diverged(split):
+    cfg = dataclasses.replace(FAST, epochs=2, optim=dataclasses.replace(FAST.optim, lr=1e38))
+    r = train_seq.train(cfg, _hstu(split), split)
+    assert r.status == "diverged" and "non-finite" in r.message
+    assert r.test == {} and r.valid == {}
+
+
+def test_evaluation_runs_the_model_without_dropout(split):
+    cfg = _hstu(split)
+    width = split.test.history_ids.shape[1]
+    init, _, rank = train_seq.programs(cfg, FAST, split.n_items, width)
+    params, rng_state, _ = init(3)
+    ids, ts, target, history = train_seq.query_arrays(split.test.head(FAST.eval_batch), L, width)
+    got = np.asarray(rank(params, rng_state, ids, ts, target, history)[0])
+    model = hstu.Model(cfg, rngs=nnx.Rngs(3))
+    embed = nnx.jit(lambda m, ids, ts: m.user_embedding({"ids": ids, "timestamps": ts}))
+    model.eval()
+    u = embed(model, ids, ts)
+    want = retrieval.rank_by_dot(np.asarray(u), model.item_embeddings(jnp.arange(split.n_items)), target, history)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, np.asarray(rank(params, rng_state, ids, ts, target, history)[0]))
+    model.train()
+    assert not np.allclose(embed(model, ids, ts), u)
+
+
+def test_training_arrays_hold_next_items_of_the_most_recent_window(split):
+    ids, ts, target = train_seq.training_arrays(split, 8)
+    for u in range(50):
+        seq = split.train_ids[u, : split.train_length[u]][-9:]
+        n = len(seq) - 1
+        np.testing.assert_array_equal(ids[u, :n], seq[:-1])
+        np.testing.assert_array_equal(target[u, :n], seq[1:])
+        assert not ids[u, n:].any() and not target[u, n:].any()
+        np.testing.assert_array_equal(ts[u, :n], split.train_ts[u, : split.train_length[u]][-9:-1])
