@@ -40,7 +40,7 @@ class TrainResult:
     message: str = ""
 
 
-class _CompileOnce:
+class CompileOnce:
     """A jitted function compiled ahead of time on its first call; compile time is kept."""
 
     def __init__(self, fn):
@@ -58,13 +58,13 @@ def _bce(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
 
 
-def _unit_lr_key(cfg: OptimConfig) -> OptimConfig:
+def program_optim_key(cfg: OptimConfig) -> OptimConfig:
     """Fields that do not change the compiled program are normalised away."""
     return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
 
 
 def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
-    return _programs(model_cfg, arch, _unit_lr_key(optim_cfg), chunk, batch_size)
+    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size)
 
 
 @functools.lru_cache(maxsize=32)
@@ -106,7 +106,7 @@ def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_si
     def predict(params, inputs):
         return jax.nn.sigmoid(nnx.merge(graphdef, params)(inputs))
 
-    return init, _CompileOnce(train_chunk), _CompileOnce(predict)
+    return init, CompileOnce(train_chunk), CompileOnce(predict)
 
 
 def _chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):

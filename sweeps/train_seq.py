@@ -31,7 +31,7 @@ import models
 from sweeps import optim, retrieval
 from sweeps.config import OptimConfig
 from sweeps.data.seq_world import Queries, Split
-from sweeps.train import _CompileOnce, _unit_lr_key
+from sweeps.train import CompileOnce, program_optim_key
 
 REFERENCE_OPTIM = OptimConfig(name="adamw", lr=1e-3, schedule="constant", b1=0.9, b2=0.98)
 
@@ -93,7 +93,7 @@ def query_arrays(q: Queries, max_len: int, hist_width: int):
 
 
 def programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
-    key = dataclasses.replace(cfg, seed=0, epochs=1, eval_users=None, ks=(), select="", optim=_unit_lr_key(cfg.optim))
+    key = dataclasses.replace(cfg, seed=0, epochs=1, eval_users=None, ks=(), select="", optim=program_optim_key(cfg.optim))
     return _programs(model_cfg, key, n_items, hist_width)
 
 
@@ -157,7 +157,7 @@ def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
         ranks_B = retrieval.target_ranks(scores_BxN, target_B, history_BxH)
         return ranks_B, retrieval.target_logp(scores_BxN / cfg.temperature, target_B, history_BxH)
 
-    return init, _CompileOnce(train_chunk), _CompileOnce(rank)
+    return init, CompileOnce(train_chunk), CompileOnce(rank)
 
 
 def _evaluate(rank, params, rng_state, arrays, batch: int, ks) -> dict[str, float]:
