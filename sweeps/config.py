@@ -45,7 +45,7 @@ class DataConfig:
     examples: int = checked(262_144)
 
 
-def _optim_check(attr: str):
+def optim_check(attr: str):
     def check(v):
         from sweeps import optim
 
@@ -56,10 +56,10 @@ def _optim_check(attr: str):
 
 @dataclasses.dataclass(frozen=True)
 class OptimConfig:
-    name: str = checked("adam", _optim_check("check_name"))
+    name: str = checked("adam", optim_check("check_name"))
     lr: float = checked(1e-2)
-    schedule: str = checked("cosine", _optim_check("check_schedule"))
-    final_lr_frac: float = checked(0.1, _optim_check("fraction"))
+    schedule: str = checked("cosine", optim_check("check_schedule"))
+    final_lr_frac: float = checked(0.1, optim_check("fraction"))
     b1: float = 0.9
     b2: float = 0.999
     eps: float = checked(1e-8)

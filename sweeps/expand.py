@@ -10,15 +10,13 @@ import itertools
 from typing import Iterator
 
 import models
-from sweeps import recipes
-from sweeps.data.ctr_world import WorldConfig
+from sweeps import recipes, tasks
 from sweeps.errors import SpecError
 from sweeps.spec import Part, PlannedTrial, SweepSpec, TrialConfig, build_config, merge, nest
 
 
 def model_config(cfg: TrialConfig):
-    world = WorldConfig(seed=cfg.data.world_seed)
-    return recipes.get(cfg.arch).build(cfg.model, world.n_dense, world.fields)
+    return tasks.get(recipes.get(cfg.arch).TASK).model_config(cfg)
 
 
 def train_flops_per_example(cfg: TrialConfig) -> int:

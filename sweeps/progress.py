@@ -10,6 +10,9 @@ from sweeps.spec import PlannedTrial, describe_point
 from sweeps.store import TrialRecord
 
 
+HEADLINES = ("ne", "ndcg@10")
+
+
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
@@ -40,10 +43,11 @@ class Progress:
     def finished(self, trial: PlannedTrial, record: TrialRecord) -> None:
         self.running.pop(trial.trial_id, None)
         self.done += 1
-        ne = record.final_metrics.get("ne")
+        head = next((k for k in HEADLINES if k in record.final_metrics), None)
         self.message(
             f"[{self.done}/{self.total}] {record.trial_id} {describe_point(trial.axes)} seed={record.seed}: "
-            f"{record.status}" + (f" ne={ne:.4f}" if ne is not None else "") + f" ({record.wall_time_s:.1f}s)"
+            f"{record.status}" + (f" {head}={record.final_metrics[head]:.4f}" if head else "")
+            + f" ({record.wall_time_s:.1f}s)"
             + ("" if self.live else f" eta {self._eta()}")
         )
 

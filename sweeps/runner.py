@@ -13,16 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, tracking, train
-from sweeps.data.ctr_world import WorldConfig, world
+from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, tasks, tracking
 from sweeps.progress import Progress
 from sweeps.spec import PlannedTrial, SweepSpec
-
-METRIC_NOTE = (
-    "ne: expected log loss under the teacher's click probabilities over the entropy of their mean "
-    "(label-noise free); ne_labels, logloss, auc, calibration: against the sampled labels"
-)
-
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
@@ -51,6 +44,7 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint.
     """
     cfg = trial.config
+    task = tasks.get(recipes.get(cfg.arch).TASK)
     common = dict(
         trial_id=cfg.trial_id,
         sweep=sweep,
@@ -58,25 +52,23 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
         seed=cfg.seed,
         axes=dict(trial.axes),
         config=cfg.to_dict(),
-        metric_note=METRIC_NOTE,
+        metric_note=task.METRIC_NOTE,
         versions=versions(),
     )
     t0 = time.perf_counter()
-    params, flops, bayes = {}, {}, None
+    params, flops = {}, {}
     try:
-        w = world(WorldConfig(seed=cfg.data.world_seed))
-        bayes = w.bayes_ne
         module = models.get(cfg.arch)
-        model_cfg = recipes.get(cfg.arch).build(cfg.model, w.cfg.n_dense, w.fields)
+        model_cfg = task.model_config(cfg)
         fwd = module.forward_flops(model_cfg)
         params, flops = module.param_counts(model_cfg), {"forward": fwd, "train": 3 * fwd}
         ckpt = Path(checkpoint_dir) / f"{cfg.trial_id}.npz" if checkpoint_dir else None
-        res = train.train(cfg, model_cfg, w, checkpoint_path=ckpt)
+        res = task.run(cfg, model_cfg, ckpt)
     except Exception:
         return store.TrialRecord(
             **common, status="failed", params=params, flops_per_example=flops, train_flops=0.0,
             examples_seen=0, final_metrics={}, best_metrics={}, curve=[], wall_time_s=time.perf_counter() - t0,
-            compile_time_s=0.0, throughput=0.0, bayes_ne=bayes, message=traceback.format_exc(),
+            compile_time_s=0.0, throughput=0.0, bayes_ne=None, message=traceback.format_exc(),
         )
     return store.TrialRecord(
         **common,
@@ -91,7 +83,7 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
         wall_time_s=time.perf_counter() - t0,
         compile_time_s=res.compile_seconds,
         throughput=res.examples_seen / max(res.train_seconds, 1e-9),
-        bayes_ne=bayes,
+        bayes_ne=res.floor,
         message=res.message,
     )
 

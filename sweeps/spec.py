@@ -323,8 +323,9 @@ def load(path: str | Path) -> SweepSpec:
 
 def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> TrialConfig:
     recipe = recipes.get(arch)
+    own = getattr(recipe, "SECTIONS", {})
     sections = {
-        name: from_dict(cls or recipe.ModelSpec, tree.get(name), f"{field}.{name}")
+        name: from_dict(own.get(name) or cls or recipe.ModelSpec, tree.get(name), f"{field}.{name}")
         for name, cls in SECTIONS.items()
     }
     return TrialConfig(arch=arch, seed=seed, **sections)

@@ -10,6 +10,9 @@ from sweeps.data.ctr_world import Field
 from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
 
 
+TASK = "ctr"
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     embed_dim: int = checked(16)

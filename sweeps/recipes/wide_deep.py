@@ -14,6 +14,9 @@ def _check_crosses(crosses) -> str | None:
     return None if all(len(c) == 2 for c in crosses) else f"each cross must name two fields, got {crosses!r}"
 
 
+TASK = "ctr"
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:
     embed_dim: int = checked(16)

@@ -1,0 +1,10 @@
+"""The HSTU recipe: next-item retrieval on the sequential world (see ``sequential``)."""
+
+from models import hstu
+from sweeps.recipes.sequential import AXES, SECTIONS, TASK, ModelSpec, common_config
+
+__all__ = ["AXES", "SECTIONS", "TASK", "ModelSpec", "build"]
+
+
+def build(spec: ModelSpec, n_items: int) -> hstu.Config:
+    return hstu.Config(**common_config(spec, n_items))

@@ -1,0 +1,81 @@
+"""What the HSTU and SASRec recipes share: data, training and model knobs, and the axes.
+
+Axes (declared here for both): ``horizontal`` = model width d, ``vertical`` = item-id
+embedding rows (ids hashed beyond them), ``mlp`` = depth (blocks), ``heads``, ``seq_len``
+= the longest history the model reads, ``overall`` = width and depth together, ``data`` =
+users (sequences).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sweeps.config import OptimConfig, checked, non_negative, optim_check
+from sweeps.recipes import Axis, overall_axis
+
+TASK = "retrieval"
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqDataConfig:
+    name: str = checked("seq_world", lambda n: None if n == "seq_world" else f"expected seq_world, got {n!r}")
+    world_seed: int = 0
+    examples: int = checked(1024)  # users (sequences); budgets are nested prefixes
+    seq_len: int = checked(50)  # longest generated sequence
+    min_len: int = checked(10)
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqTrainConfig:
+    batch_size: int = checked(128)
+    epochs: int = checked(10)
+    n_negatives: int = checked(128)
+    temperature: float = checked(0.05)
+    chunk_steps: int = checked(8)
+    eval_users: int = checked(0, non_negative)  # 0: every user
+    select: str = "ndcg@10"
+
+
+@dataclasses.dataclass(frozen=True)
+class SeqOptimConfig(OptimConfig):
+    """The reference's AdamW: lr 1e-3, betas (0.9, 0.98), constant."""
+
+    name: str = checked("adamw", optim_check("check_name"))
+    lr: float = checked(1e-3)
+    schedule: str = checked("constant", optim_check("check_schedule"))
+    b2: float = 0.98
+
+
+SECTIONS = {"data": SeqDataConfig, "train": SeqTrainConfig, "optim": SeqOptimConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    d_model: int = checked(32)
+    n_blocks: int = checked(2)
+    n_heads: int = checked(2)
+    max_len: int = checked(50)
+    rows: int = checked(100_000)  # item-id embedding rows (ids hashed beyond), capped at the items
+    dropout: float = 0.2
+
+
+def common_config(spec: ModelSpec, n_items: int) -> dict:
+    return dict(
+        n_items=min(spec.rows + 1, n_items), max_len=spec.max_len, d_model=spec.d_model,
+        n_blocks=spec.n_blocks, n_heads=spec.n_heads, dropout=spec.dropout,
+    )
+
+
+AXES = {
+    "horizontal": Axis("horizontal", "model width d", lambda v, base: {"model.d_model": v}),
+    "vertical": Axis("vertical", "item-id embedding rows", lambda v, base: {"model.rows": v}),
+    "mlp": Axis("mlp", "depth (blocks)", lambda v, base: {"model.n_blocks": v}),
+    "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
+    "seq_len": Axis("seq_len", "longest history the model reads", lambda v, base: {"model.max_len": v}),
+    "overall": overall_axis(
+        lambda s, base: {
+            "model.d_model": max(base.n_heads, round(base.d_model * s / base.n_heads) * base.n_heads),
+            "model.n_blocks": max(1, round(base.n_blocks * s)),
+        }
+    ),
+}
