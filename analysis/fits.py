@@ -25,34 +25,44 @@ def bayes_floor(records: Iterable[TrialRecord]) -> float | None:
     return min(floors) if floors else None
 
 
-HIGHER_IS_BETTER = {"auc": True, "ne": False, "ne_labels": False, "logloss": False}
+def higher_is_better(metric: str) -> bool:
+    """AUC, HR@K, NDCG@K and MRR improve upwards; NE, log loss and NLL downwards."""
+    return metric == "auc" or metric == "mrr" or metric.startswith(("hr@", "ndcg@"))
 
 
 def fit_axes(
     records: list[TrialRecord], *, metric: str = "ne", x: str = "scale", n_boot: int = 1000, seed: int = 0
 ) -> dict[str, AxisFit]:
-    """One fit per axis, on the mean over seeds at each x; gamma bounded below by the Bayes NE.
+    """One fit per axis (per architecture and axis when there are several), on the mean over
+    seeds at each x; gamma bounded below by the Bayes NE.
 
     With ``n_boot`` > 0, confidence intervals come from a bootstrap over the points.
     """
     floor = bayes_floor(records) if metric == "ne" else None
-    higher = HIGHER_IS_BETTER.get(metric, False)
+    higher = higher_is_better(metric)
+    archs = sorted({r.arch for r in records})
     out = {}
-    for axis in axes_of(records):
-        pts = axis_points(records, axis, metric=metric, x=x)
-        try:
-            fit = fit_power_law(pts.x_mean, pts.y_mean, gamma_min=floor, higher_is_better=higher)
-        except FitError as e:
-            out[axis] = AxisFit(pts, None, str(e))
-            continue
-        boot = None
-        if n_boot:
-            try:
-                boot = bootstrap(fit, pts.x_mean, pts.y_mean, n_resamples=n_boot, seed=seed)
-            except FitError:
-                boot = None
-        out[axis] = AxisFit(pts, fit, boot=boot)
+    for arch in archs:
+        mine = [r for r in records if r.arch == arch]
+        for axis in axes_of(mine):
+            key = axis if len(archs) == 1 else f"{arch}:{axis}"
+            out[key] = _fit_one(mine, axis, metric, x, floor, higher, n_boot, seed)
     return out
+
+
+def _fit_one(records, axis, metric, x, floor, higher, n_boot, seed) -> AxisFit:
+    pts = axis_points(records, axis, metric=metric, x=x)
+    try:
+        fit = fit_power_law(pts.x_mean, pts.y_mean, gamma_min=floor, higher_is_better=higher)
+    except FitError as e:
+        return AxisFit(pts, None, str(e))
+    boot = None
+    if n_boot:
+        try:
+            boot = bootstrap(fit, pts.x_mean, pts.y_mean, n_resamples=n_boot, seed=seed)
+        except FitError:
+            boot = None
+    return AxisFit(pts, fit, boot=boot)
 
 
 def _ci(af: AxisFit, name: str, fmt: str) -> str:
@@ -63,8 +73,9 @@ def _ci(af: AxisFit, name: str, fmt: str) -> str:
 
 
 def format_table(fits: dict[str, AxisFit], bayes_ne: float | None) -> str:
+    w = max([11, *(len(k) for k in fits)])
     head = (
-        f"{'axis':<11} {'n':>3} {'x range':>17} {'alpha':>7} {'95% CI':>16} {'beta':>9} "
+        f"{'axis':<{w}} {'n':>3} {'x range':>17} {'alpha':>7} {'95% CI':>16} {'beta':>9} "
         f"{'gamma':>8} {'95% CI':>18} {'R^2':>6}  note"
     )
     lines = [head, "-" * len(head)]
@@ -72,7 +83,7 @@ def format_table(fits: dict[str, AxisFit], bayes_ne: float | None) -> str:
         p = af.points
         xr = f"{p.x_mean.min():.3g}-{p.x_mean.max():.3g}" if len(p.x_mean) else "-"
         if af.fit is None:
-            lines.append(f"{axis:<11} {len(p.x_mean):>3} {xr:>17} {'':>7} {'':>16} {'':>9} {'':>8} {'':>18} {'':>6}  not fitted: {af.error}")
+            lines.append(f"{axis:<{w}} {len(p.x_mean):>3} {xr:>17} {'':>7} {'':>16} {'':>9} {'':>8} {'':>18} {'':>6}  not fitted: {af.error}")
             continue
         f = af.fit
         notes = []
@@ -82,7 +93,7 @@ def format_table(fits: dict[str, AxisFit], bayes_ne: float | None) -> str:
             notes.append("NOT CONVERGED")
         notes += list(f.warnings)
         lines.append(
-            f"{axis:<11} {f.n_points:>3} {xr:>17} {f.alpha:>7.3f} {_ci(af, 'alpha', '.3f'):>16} {f.beta:>9.4g} "
+            f"{axis:<{w}} {f.n_points:>3} {xr:>17} {f.alpha:>7.3f} {_ci(af, 'alpha', '.3f'):>16} {f.beta:>9.4g} "
             f"{f.gamma:>8.4f} {_ci(af, 'gamma', '.4f'):>18} {f.r2:>6.3f}  {'; '.join(notes)}"
         )
     if bayes_ne is not None:

@@ -37,7 +37,8 @@ def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, t
         if bayes_ne is not None and p.metric == "ne":
             ax.axhline(bayes_ne, color="k", ls="--", lw=1, label=f"Bayes NE {bayes_ne:.4f}")
         ax.set_xscale("log")
-        xlabel = AXIS_LABELS.get(name, name) if p.x_kind == "scale" else p.x_kind
+        axis = name.split(":")[-1]
+        xlabel = AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else p.x_kind
         ax.set_xlabel(xlabel)
         ax.set_ylabel(p.metric.upper() if p.metric == "ne" else p.metric)
         ax.set_title(name)

@@ -37,11 +37,11 @@ def study_axes(records: list[TrialRecord], *, metric: str = "ne") -> dict[str, d
 
 
 def study_table(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200) -> SeedTable:
-    from analysis.fits import HIGHER_IS_BETTER, bayes_floor
+    from analysis.fits import bayes_floor, higher_is_better
 
     return seed_table(
         study_axes(records, metric=metric),
-        higher_is_better=HIGHER_IS_BETTER.get(metric, False),
+        higher_is_better=higher_is_better(metric),
         n_resamples=n_resamples,
         gamma_min=bayes_floor(records) if metric == "ne" else None,
     )

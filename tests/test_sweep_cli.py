@@ -79,3 +79,23 @@ def test_fit_table_reports_cis_and_the_seed_table(swept, capsys):
 
 def test_fit_of_missing_dir_exits_2(tmp_path):
     assert main(["fit", str(tmp_path / "nope")]) == 2
+
+
+def test_higher_is_better_metrics_are_recognised():
+    from analysis.fits import higher_is_better
+
+    assert all(higher_is_better(m) for m in ("auc", "hr@10", "ndcg@200", "mrr"))
+    assert not any(higher_is_better(m) for m in ("ne", "ne_labels", "logloss", "nll"))
+
+
+def test_several_architectures_are_fitted_apart(swept):
+    import dataclasses
+
+    from analysis import fits, load
+
+    _, out = swept
+    recs = load.load_records([out])
+    twin = [dataclasses.replace(r, arch="wide_deep", trial_id=r.trial_id + "x") for r in recs]
+    res = fits.fit_axes(recs + twin, n_boot=0)
+    assert set(res) == {"dlrm:data", "dlrm:horizontal", "wide_deep:data", "wide_deep:horizontal"}
+    assert len(res["dlrm:data"].points.x) == 5
