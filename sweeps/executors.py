@@ -53,9 +53,14 @@ class ProcessPool:
 
     def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
         futures = {self._pool.submit(fn, t): t for t in trials}
-        for t in list(futures.values())[: self.workers]:
+        queue = list(futures.values())  # the pool takes tasks in submission order
+        for t in queue[: self.workers]:
             on_start(t)
+        next_up = self.workers
         for fut in cf.as_completed(futures):
+            if next_up < len(queue):
+                on_start(queue[next_up])
+                next_up += 1
             yield futures[fut], fut.result()
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, task
 from sweeps.progress import Progress
 from sweeps.spec import PlannedTrial, SweepSpec
 
+
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("recscale", "jax", "flax", "optax", "numpy"):
@@ -109,7 +110,7 @@ def run(
     spec: SweepSpec,
     sweep_dir: Path | str,
     *,
-    executor: executors.InProcess | executors.ProcessPool | None = None,
+    executor: executors.InProcess | executors.ProcessPool | executors.RayExecutor | None = None,
     retries: int = 0,
     wandb: tracking.WandbConfig | None = None,
     log: Callable[[str], None] | None = None,
@@ -137,13 +138,16 @@ def run(
     attempts: dict[str, int] = {}
     retried = 0
     progress.begin(len(pending))
+
+    def started(trial: PlannedTrial) -> None:
+        store.mark_running(sweep_dir, trial.trial_id)
+        progress.started(trial)
+
     try:
         while pending:
-            for t in pending:
-                store.mark_running(sweep_dir, t.trial_id)
             again = []
             fn = functools.partial(run_trial, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
-            for trial, record in executor.run(fn, pending, on_start=progress.started):
+            for trial, record in executor.run(fn, pending, on_start=started):
                 attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
                 if record.status == "failed" and attempts[trial.trial_id] <= retries:
                     retried += 1
