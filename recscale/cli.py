@@ -26,7 +26,11 @@ def cmd_sweep_run(args) -> int:
     sweep_dir = _sweep_dir(spec.name, args.out)
     wandb = spec.wandb or (tracking.WandbConfig() if args.wandb else None)
     if args.executor == "ray":
-        executor = executors.RayExecutor(args.address, num_cpus=args.workers if args.workers > 1 else None)
+        try:
+            executor = executors.RayExecutor(args.address, num_cpus=args.workers if args.workers > 1 else None)
+        except RuntimeError as e:
+            print(f"recscale: error: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     elif args.executor == "pool" or args.workers > 1:
         executor = executors.ProcessPool(args.workers)
     else:
