@@ -71,12 +71,14 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
             examples_seen=0, final_metrics={}, best_metrics={}, curve=[], wall_time_s=time.perf_counter() - t0,
             compile_time_s=0.0, throughput=0.0, bayes_ne=None, message=traceback.format_exc(),
         )
+    if res.forward_flops is not None:
+        flops = {**flops, "forward_expected": res.forward_flops, "train_expected": 3 * res.forward_flops}
     return store.TrialRecord(
         **common,
         status=res.status,
         params=params,
         flops_per_example=flops,
-        train_flops=float(flops["train"] * res.examples_seen),
+        train_flops=float(flops.get("train_expected", flops["train"]) * res.examples_seen),
         examples_seen=res.examples_seen,
         final_metrics=res.final,
         best_metrics=res.best,

@@ -31,6 +31,7 @@ import models
 from sweeps import optim, retrieval
 from sweeps.config import OptimConfig
 from sweeps.data.seq_world import Queries, Split
+from models.seq_common import stochastic_length
 from sweeps.train import CompileOnce, program_optim_key
 
 REFERENCE_OPTIM = OptimConfig(name="adamw", lr=1e-3, schedule="constant", b1=0.9, b2=0.98)
@@ -50,6 +51,7 @@ class SeqTrainConfig:
     eval_users: int | None = None  # evaluate on the first users only (None: all)
     ks: tuple[int, ...] = retrieval.DEFAULT_KS
     select: str = "ndcg@10"
+    sl_alpha: float | None = None  # Stochastic Length exponent in (1, 2]; None: off
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,11 +80,28 @@ def _windows(ids_UxT, ts_UxT, n_U, width: int):
     return take(ids_UxT), take(ts_UxT)
 
 
-def training_arrays(split: Split, max_len: int):
-    """Inputs ``ids``/``ts`` and next-item ``target`` ``[U, max_len]`` (0 where none)."""
-    ids_UxW, ts_UxW = _windows(split.train_ids, split.train_ts, split.train_length, max_len + 1)
+def training_windows(split: Split, max_len: int):
+    """The last ``max_len + 1`` training items of each user (inputs plus their next items)."""
+    return _windows(split.train_ids, split.train_ts, split.train_length, max_len + 1)
+
+
+def _next_item_arrays(ids_UxW, ts_UxW):
     has_next_UxL = ids_UxW[:, 1:] != 0
     return ids_UxW[:, :-1] * has_next_UxL, ts_UxW[:, :-1] * has_next_UxL, ids_UxW[:, 1:]
+
+
+def training_arrays(split: Split, max_len: int):
+    """Inputs ``ids``/``ts`` and next-item ``target`` ``[U, max_len]`` (0 where none)."""
+    return _next_item_arrays(*training_windows(split, max_len))
+
+
+def stochastic_length_arrays(windows, seed: int, epoch: int, alpha: float, max_len: int):
+    """An epoch's training arrays after Stochastic Length: each user's window is subsampled
+    (``models.seq_common.stochastic_length``) and its next items re-read from the kept
+    items, so every kept item's target is the next kept one."""
+    key = jax.random.fold_in(jax.random.key(seed), epoch)
+    ids, ts = stochastic_length(jnp.asarray(windows[0]), jnp.asarray(windows[1]), key, alpha, max_len + 1)
+    return _next_item_arrays(np.asarray(ids), np.asarray(ts))
 
 
 def query_arrays(q: Queries, max_len: int, hist_width: int):
@@ -193,7 +212,8 @@ def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
     hist_width = split.test.history_ids.shape[1]
     init, train_chunk, rank = programs(model_cfg, cfg, split.n_items, hist_width)
     compiled_before = train_chunk.seconds + rank.seconds
-    train_arrays = training_arrays(split, L)
+    windows = training_windows(split, L)
+    train_arrays = _next_item_arrays(*windows)
     E = len(split.valid) if cfg.eval_users is None else min(cfg.eval_users, len(split.valid))
     valid_arrays = query_arrays(split.valid.head(E), L, hist_width)
     steps_per_epoch = -(-len(train_arrays[0]) // cfg.batch_size)
@@ -206,6 +226,8 @@ def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
     step, status, message, positions, sequences = 0, "finished", "", 0, 0
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
+        if cfg.sl_alpha is not None:
+            train_arrays = stochastic_length_arrays(windows, cfg.seed, epoch, cfg.sl_alpha, L)
         shaped, active = _epoch_chunks(cfg, epoch, train_arrays, steps_per_epoch)
         losses = []
         for c in range(len(active)):

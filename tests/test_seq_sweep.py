@@ -49,3 +49,32 @@ def test_sequential_axes_and_sections_are_validated():
     trials = spec_mod.expand(spec_mod.parse({**TINY, "arch": "hstu", "axes": {"seq_len": [8, 16], "heads": [1, 2], "mlp": [1, 2]}}))
     assert {t.config.model.max_len for t in trials} == {8, 16}
     assert {t.config.model.n_heads for t in trials} == {1, 2}
+
+
+def test_stochastic_length_trains_and_records_fewer_expected_flops(tmp_path):
+    import io
+
+    raw = {**TINY, "arch": "hstu", "axes": {"horizontal": [8]}}
+    sl = {**raw, "name": "sl", "base": {**TINY["base"], "train": {**TINY["base"]["train"], "sl_alpha": 1.5}}}
+    runner.run(spec_mod.parse(raw), tmp_path / "full", progress=Progress(io.StringIO()))
+    runner.run(spec_mod.parse(sl), tmp_path / "sl", progress=Progress(io.StringIO()))
+    (full,) = store.read_all(tmp_path / "full")
+    (cut,) = store.read_all(tmp_path / "sl")
+    assert cut.status == "finished" and cut.final_metrics["hr@10"] > 0
+    assert "forward_expected" not in full.flops_per_example
+    assert cut.flops_per_example["forward_expected"] < cut.flops_per_example["forward"]
+    assert cut.train_flops < full.train_flops
+    assert cut.final_metrics != full.final_metrics  # the subsampled histories changed training
+
+
+def test_stochastic_length_keeps_every_target_the_next_kept_item():
+    import numpy as np
+
+    from sweeps.train_seq import stochastic_length_arrays
+
+    ids = np.array([[1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0], [4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0]], np.int32)
+    inputs, _, targets = stochastic_length_arrays((ids, ids * 10), seed=0, epoch=1, alpha=1.5, max_len=10)
+    kept = np.concatenate([inputs[0][inputs[0] != 0], targets[0][targets[0] != 0][-1:]])
+    assert list(kept) == sorted(kept) and len(kept) in (6, 9)  # m = floor(11**0.75) = 6, or whole
+    assert list(targets[0][: len(kept) - 1]) == list(kept[1:])
+    assert list(inputs[1][:2]) == [4, 5] and list(targets[1][:2]) == [5, 6]  # short rows untouched

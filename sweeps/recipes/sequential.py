@@ -34,6 +34,8 @@ class SeqTrainConfig:
     chunk_steps: int = checked(8)
     eval_users: int = checked(0, non_negative)  # 0: every user
     select: str = "ndcg@10"
+    # Stochastic Length (Zhai et al. 2024): 0 is off, else the exponent alpha in (1, 2].
+    sl_alpha: float = checked(0.0, lambda a: None if a == 0 or 1 < a <= 2 else f"expected 0 (off) or a value in (1, 2], got {a!r}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,6 +25,8 @@ class Outcome:
     compile_seconds: float
     floor: float | None = None  # the best value any model can reach, where the task knows it
     message: str = ""
+    # Expected forward FLOPs per example when training changed them (e.g. Stochastic Length).
+    forward_flops: float | None = None
 
 
 def get(name: str) -> ModuleType:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import models
 from sweeps import recipes, train_seq
 from sweeps.config import TrialConfig
 from sweeps.data.seq_world import SeqConfig, leave_one_out, seq_world
@@ -35,11 +36,22 @@ def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
     seq_cfg = train_seq.SeqTrainConfig(
         arch=cfg.arch, seed=cfg.seed, epochs=t.epochs, batch_size=t.batch_size, n_negatives=t.n_negatives,
         temperature=t.temperature, optim=cfg.optim, chunk_steps=t.chunk_steps,
-        eval_users=t.eval_users or None, select=t.select,
+        eval_users=t.eval_users or None, select=t.select, sl_alpha=t.sl_alpha or None,
     )
     res = train_seq.train(seq_cfg, model_cfg, split)
     curve = tuple({**row, "examples": row["step"] * t.batch_size} for row in res.curve)
     return Outcome(
         res.status, res.sequences_seen, curve, res.test, res.valid, res.train_seconds, res.compile_seconds,
-        message=res.message,
+        message=res.message, forward_flops=_expected_forward_flops(cfg, model_cfg, split),
     )
+
+
+def _expected_forward_flops(cfg: TrialConfig, model_cfg, split) -> float | None:
+    """With Stochastic Length, the forward FLOPs per example if every history ran at its
+    (subsampled) length: the attention terms that grow as n^2 follow E[n_out^2]."""
+    if not cfg.train.sl_alpha:
+        return None
+    module = models.get(cfg.arch)
+    lengths = (train_seq.training_arrays(split, model_cfg.max_len)[2] != 0).sum(1)
+    full = module.attention_flops(model_cfg, model_cfg.max_len)
+    return module.forward_flops(model_cfg) - full + module.expected_attention_flops(model_cfg, lengths, cfg.train.sl_alpha)
