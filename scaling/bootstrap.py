@@ -91,6 +91,21 @@ def _resampler(fit: AxisFit, x: NDArray[np.float64], y: NDArray[np.float64]
     raise TypeError(f"no bootstrap for {type(fit).__name__}")
 
 
+def collect_refits(refit: Callable[[NDArray[np.float64]], NDArray[np.float64] | None],
+                   draw: Callable[[], NDArray[np.float64]], n_resamples: int) -> tuple[NDArray[np.float64], int]:
+    """Refit ``n_resamples`` drawn weightings; the converged parameter rows and the failure count."""
+    rows, failed = [], 0
+    for _ in range(n_resamples):
+        params = refit(draw())
+        if params is None:
+            failed += 1
+        else:
+            rows.append(params)
+    if len(rows) < 2:
+        raise FitError(f"only {len(rows)} of {n_resamples} bootstrap refits converged")
+    return np.array(rows), failed
+
+
 def bootstrap(fit: AxisFit, x: ArrayLike, y: ArrayLike, *, groups: ArrayLike | None = None,
               n_resamples: int = 1000, level: float = 0.95, x_pred: ArrayLike | None = None,
               seed: int | None = 0) -> Bootstrap:
@@ -115,17 +130,7 @@ def bootstrap(fit: AxisFit, x: ArrayLike, y: ArrayLike, *, groups: ArrayLike | N
 
     refit = _resampler(fit, xa, ya)
     rng = np.random.default_rng(seed)
-    rows, failed = [], 0
-    for _ in range(n_resamples):
-        weights = _draw_identifiable(xa, g, fit.n_params, rng)
-        params = refit(weights)
-        if params is None:
-            failed += 1
-        else:
-            rows.append(params)
-    if len(rows) < 2:
-        raise FitError(f"only {len(rows)} of {n_resamples} bootstrap refits converged")
-    samples = np.array(rows)
+    samples, failed = collect_refits(refit, lambda: _draw_identifiable(xa, g, fit.n_params, rng), n_resamples)
     lower, upper = percentile_interval(samples, level)
     pred = fit.predict_many(samples, xp)
     pred_lower, pred_upper = percentile_interval(pred, level)

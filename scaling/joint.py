@@ -21,13 +21,12 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import OptimizeResult, minimize
+from scipy.optimize import OptimizeResult
 from scipy.special import logsumexp, softmax
 
-from scaling.blas_threads import one_blas_thread
 from scaling.goodness import r_squared, rmse
 from scaling.huber import huber_slope, huber_terms
-from scaling.power_law import projected_gradient_norm
+from scaling.power_law import multistart_lbfgs
 from scaling.validation import FitError
 
 GRID_EXPONENT = np.arange(0.0, 2.01, 0.5)
@@ -36,7 +35,6 @@ GRID_LOG_AB = np.arange(0.0, 25.1, 5.0)
 EXPONENT_MAX = 10.0
 LOG_E_SPAN = 30.0
 GRID_CHUNK = 500
-STATIONARY_GTOL = 1e-5
 _LBFGS_OPTIONS = {"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10}
 
 
@@ -135,15 +133,7 @@ class JointProblem:
         return theta[np.argsort(losses, kind="stable")[:n_starts]]
 
     def solve(self, starts: NDArray[np.float64], weights: NDArray[np.float64]) -> tuple[OptimizeResult, bool]:
-        best = None
-        with one_blas_thread():
-            for start in np.atleast_2d(starts):
-                res = minimize(self.objective, start, args=(weights,), jac=True, method="L-BFGS-B",
-                               bounds=self.bounds, options=_LBFGS_OPTIONS)
-                if best is None or res.fun < best.fun:
-                    best = res
-        bounds = [(-np.inf if lo is None else lo, np.inf if hi is None else hi) for lo, hi in self.bounds]
-        return best, bool(best.success) or projected_gradient_norm(best, bounds) < STATIONARY_GTOL
+        return multistart_lbfgs(self.objective, starts, weights, self.bounds, _LBFGS_OPTIONS)
 
 
 def as_joint_data(n: ArrayLike, d: ArrayLike, loss: ArrayLike) -> tuple[NDArray[np.float64], ...]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scaling.bootstrap import MAX_REDRAWS, percentile_interval, resample_weights
+from scaling.bootstrap import MAX_REDRAWS, collect_refits, percentile_interval, resample_weights
 from scaling.joint import JointFit, as_joint_data, joint_resampler
 from scaling.validation import FitError
 
@@ -58,16 +58,7 @@ def bootstrap_joint(fit: JointFit, n: ArrayLike, d: ArrayLike, loss: ArrayLike, 
         raise FitError("groups must give one replicate id per point and contain at least 2 distinct ids")
     refit = joint_resampler(fit, na, da, la)
     rng = np.random.default_rng(seed)
-    rows, failed = [], 0
-    for _ in range(n_resamples):
-        params = refit(_draw(na, da, g, rng))
-        if params is None:
-            failed += 1
-        else:
-            rows.append(params)
-    if len(rows) < 2:
-        raise FitError(f"only {len(rows)} of {n_resamples} bootstrap refits converged")
-    samples = np.array(rows)
+    samples, failed = collect_refits(refit, lambda: _draw(na, da, g, rng), n_resamples)
     lower, upper = percentile_interval(samples, level)
     return JointBootstrap(fit=fit, level=level, n_resamples=n_resamples, n_failed=failed, grouped=g is not None,
                           samples=samples, lower=lower, upper=upper)

@@ -153,14 +153,7 @@ class PowerLawProblem:
         point whose projected gradient is below ``STATIONARY_GTOL`` (the tight tolerances
         used here routinely end that way at the optimum, at the limit of float precision).
         """
-        best = None
-        with one_blas_thread():
-            for start in np.atleast_2d(starts):
-                res = minimize(self.objective, start, args=(weights,), jac=True, method="L-BFGS-B",
-                               bounds=self.bounds, options=_LBFGS_OPTIONS)
-                if best is None or res.fun < best.fun:
-                    best = res
-        return best, bool(best.success) or projected_gradient_norm(best, self.bounds) < STATIONARY_GTOL
+        return multistart_lbfgs(self.objective, starts, weights, self.bounds, _LBFGS_OPTIONS)
 
     def to_params(self, theta: NDArray[np.float64]) -> tuple[float, float, float]:
         alpha, lb, g = (float(v) for v in theta)
@@ -221,6 +214,20 @@ def fit_pure_power_law(x: ArrayLike, y: ArrayLike, *, delta: float = 1e-3,
                        higher_is_better: bool = False) -> PowerLawFit:
     """Fit ``y = beta * x**(-alpha)`` (gamma fixed at 0), same method as :func:`fit_power_law`."""
     return fit_power_law(x, y, gamma_min=0.0, gamma_max=0.0, delta=delta, higher_is_better=higher_is_better)
+
+
+def multistart_lbfgs(objective, starts: NDArray[np.float64], weights: NDArray[np.float64],
+                     bounds: list[tuple[float | None, float | None]], options: dict) -> tuple[OptimizeResult, bool]:
+    """L-BFGS-B (one BLAS thread) from each start; the lowest-loss result and whether it
+    converged: reported success, or stationary (projected gradient below ``STATIONARY_GTOL``)."""
+    best = None
+    with one_blas_thread():
+        for start in np.atleast_2d(starts):
+            res = minimize(objective, start, args=(weights,), jac=True, method="L-BFGS-B", bounds=bounds, options=options)
+            if best is None or res.fun < best.fun:
+                best = res
+    finite = [(-np.inf if lo is None else lo, np.inf if hi is None else hi) for lo, hi in bounds]
+    return best, bool(best.success) or projected_gradient_norm(best, finite) < STATIONARY_GTOL
 
 
 def projected_gradient_norm(res: OptimizeResult, bounds: list[tuple[float, float]]) -> float:

@@ -130,6 +130,14 @@ def _zipf_cdf(n: int, s: float) -> np.ndarray:
     return cdf / cdf[-1]
 
 
+def factor_sd(cfg: WorldConfig) -> np.ndarray:
+    """Per-factor standard deviation of the user and item factors: factor k carries a
+    share ~ k^-factor_decay of var(u.v), and var(u.v) = 1 over the full rank."""
+    k = np.arange(1, cfg.rank + 1, dtype=np.float64)
+    sd = k ** (-cfg.factor_decay / 4)
+    return sd / np.sqrt(np.sqrt(np.sum(sd**4)))
+
+
 def _concat(parts: list[Batch]) -> Batch:
     return Batch(
         np.concatenate([x.dense for x in parts]),
@@ -145,9 +153,7 @@ class CTRWorld:
     def __init__(self, cfg: WorldConfig = WorldConfig()):
         self.cfg = cfg
         rng = np.random.default_rng([cfg.seed, 7919])
-        k = np.arange(1, cfg.rank + 1, dtype=np.float64)
-        sd = k ** (-cfg.factor_decay / 4)  # factor k carries a share ~ k^-decay of var(u.v)
-        sd *= 1.0 / np.sqrt(np.sqrt(np.sum(sd**4)))  # var(u.v) = 1 over the full rank
+        sd = factor_sd(cfg)
         self.user_f = (rng.standard_normal((cfg.n_users, cfg.rank)) * sd).astype(np.float32)
         self.item_f = (rng.standard_normal((cfg.n_items, cfg.rank)) * sd).astype(np.float32)
         self.item_category = rng.integers(0, cfg.n_categories, cfg.n_items)

@@ -54,7 +54,7 @@ from pathlib import Path
 import numpy as np
 
 from sweeps import retrieval
-from sweeps.data.ctr_world import CTRWorld, WorldConfig
+from sweeps.data.ctr_world import CTRWorld, WorldConfig, factor_sd
 from sweeps.data.ctr_world import world as ctr_world
 
 BLOCK = 256
@@ -199,13 +199,6 @@ def _one_blas_thread():
         _numpy_blas_set_local_threads()(max(previous, 1))
 
 
-def _factor_sd(cfg: WorldConfig) -> np.ndarray:
-    """The per-factor standard deviation of ``CTRWorld.user_f``/``item_f``."""
-    k = np.arange(1, cfg.rank + 1, dtype=np.float64)
-    sd = k ** (-cfg.factor_decay / 4)
-    return sd / np.sqrt(np.sqrt(np.sum(sd**4)))
-
-
 def _log_popularity(w: CTRWorld) -> np.ndarray:
     pmf = np.diff(w.cdf["item"], prepend=0.0)
     log_pop = np.empty(w.cfg.n_items)
@@ -219,7 +212,7 @@ class SeqWorld:
     def __init__(self, cfg: SeqConfig = SeqConfig()):
         self.cfg = cfg
         self.ctr = ctr_world(cfg.world)
-        self.sd_R = _factor_sd(cfg.world).astype(np.float32)
+        self.sd_R = factor_sd(cfg.world).astype(np.float32)
         self.item_f_NxR = self.ctr.item_f
         self.log_pop_N = _log_popularity(self.ctr).astype(np.float32)
         self._data: SeqData | None = None
