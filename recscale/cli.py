@@ -181,18 +181,34 @@ def parser() -> argparse.ArgumentParser:
     _add_fit_args(plot)
     plot.add_argument("--out", help="PNG path (default: SWEEP_DIR/scaling_<metric>.png)")
     plot.set_defaults(func=cmd_plot)
+
+    for module in _command_modules():
+        module.register(sub)
     return p
+
+
+def _command_modules():
+    import importlib
+    import pkgutil
+
+    from recscale import commands
+
+    names = sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
+    return [importlib.import_module(f"recscale.commands.{n}") for n in names]
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("MPLBACKEND", "Agg")
     args = parser().parse_args(argv)
-    from sweeps.errors import SpecError
+    from sweeps.errors import InputError, SpecError
 
     try:
         return args.func(args)
     except SpecError as e:
         print(f"recscale: error: invalid spec: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except InputError as e:
+        print(f"recscale: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except FileNotFoundError as e:
         print(f"recscale: error: {e}", file=sys.stderr)
