@@ -9,6 +9,7 @@ import numpy as np
 
 from analysis.load import AxisPoints, axes_of, axis_points
 from scaling import Bootstrap, FitError, PowerLawFit, bootstrap, fit_power_law
+from scaling.bootstrap import percentile_interval
 from sweeps.store import TrialRecord
 
 
@@ -121,3 +122,10 @@ def fit_rows(fits: dict[str, AxisFit]) -> list[dict]:
 def curve(fit: PowerLawFit, x_min: float, x_max: float, n: int = 100) -> tuple[np.ndarray, np.ndarray]:
     xs = np.geomspace(x_min, x_max, n)
     return xs, fit.predict(xs)
+
+
+def band(boot: Bootstrap, x_min: float, x_max: float, n: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pointwise ``boot.level`` interval of the fitted curve over [x_min, x_max] (log-spaced)."""
+    xs = np.geomspace(x_min, x_max, n)
+    lo, hi = percentile_interval(boot.predict_samples(xs), boot.level)
+    return xs, lo, hi

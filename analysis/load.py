@@ -1,8 +1,9 @@
-"""Read trial records of one or several sweeps, and pick the points of one axis."""
+"""Read trial records of one or several sweeps: a tidy table, and the points of one axis."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,6 +20,8 @@ X_VALUES: dict[str, Callable[[TrialRecord, str], float]] = {
     "flops": lambda r, axis: float(r.train_flops),
     "examples": lambda r, axis: float(r.examples_seen),
 }
+AXIS_ORDER = ("horizontal", "vertical", "overarch", "mlp", "overall", "data", "compute")
+STATUSES = ("finished", "diverged", "failed")
 
 
 def load_records(sweep_dirs: Iterable[str | Path], *, status: str | None = "finished") -> list[TrialRecord]:
@@ -29,6 +32,106 @@ def load_records(sweep_dirs: Iterable[str | Path], *, status: str | None = "fini
             raise FileNotFoundError(f"no sweep directory at {d}")
         out += [r for r in store.read_all(d) if status is None or r.status == status]
     return out
+
+
+def finished(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    return [r for r in records if r.status == "finished"]
+
+
+def unfinished(records: Iterable[TrialRecord]) -> list[TrialRecord]:
+    """The trials that failed or diverged, in sweep and trial-id order."""
+    return sorted((r for r in records if r.status != "finished"), key=lambda r: (r.sweep, r.trial_id))
+
+
+# ---------------------------------------------------------------------------------------
+# The tidy table: one row per trial.
+
+
+@dataclasses.dataclass(frozen=True)
+class TrialTable:
+    """One row per trial, as a dict of equally long columns (NaN where a value is absent).
+
+    Columns: ``sweep, trial_id, arch, seed, status, axes`` (the axes the trial lies on,
+    comma-joined), ``x.<axis>`` (its value on each axis), ``params, embedding_params,
+    dense_params, flops_per_example, train_flops, examples``, one column per final metric,
+    ``wall_time_s`` and ``message`` (the last line of a failure). pandas is not a
+    dependency; ``to_pandas()`` converts when it is installed.
+    """
+
+    columns: dict[str, list]
+
+    def __len__(self) -> int:
+        return len(self.columns["trial_id"])
+
+    def column(self, name: str) -> np.ndarray:
+        values = self.columns[name]
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        return np.asarray(values, dtype=float if numeric else object)
+
+    def rows(self) -> list[dict]:
+        names = list(self.columns)
+        return [dict(zip(names, vals)) for vals in zip(*(self.columns[n] for n in names))]
+
+    def where(self, **equal) -> "TrialTable":
+        """The rows whose columns equal the given values (``table.where(arch="dlrm")``)."""
+        keep = [i for i, row in enumerate(self.rows()) if all(row.get(k) == v for k, v in equal.items())]
+        return TrialTable({k: [v[i] for i in keep] for k, v in self.columns.items()})
+
+    def to_pandas(self):
+        import pandas  # optional: only for users who have it
+
+        return pandas.DataFrame(self.columns)
+
+    def markdown(self, columns: Iterable[str] | None = None, *, max_rows: int | None = None) -> str:
+        names = list(columns or self.columns)
+        rows = self.rows()[:max_rows] if max_rows else self.rows()
+        lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
+        lines += ["| " + " | ".join(_cell(row.get(n)) for n in names) + " |" for row in rows]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return str(v).replace("|", "/")
+
+
+def trial_table(records: Iterable[TrialRecord]) -> TrialTable:
+    """The tidy table of ``records`` (see :class:`TrialTable`), rows in sweep and trial-id order."""
+    recs = sorted(records, key=lambda r: (r.sweep, r.trial_id))
+    axes = axes_of(recs, include_compute_only=True)
+    metrics = sorted({m for r in recs for m in r.final_metrics if m not in ("examples", "step")})
+    cols: dict[str, list] = {k: [] for k in ("sweep", "trial_id", "arch", "seed", "status", "axes")}
+    for name in [f"x.{a}" for a in axes] + ["params", "embedding_params", "dense_params", "flops_per_example",
+                                            "train_flops", "examples", *metrics, "wall_time_s", "message"]:
+        cols[name] = []
+    nan = float("nan")
+    for r in recs:
+        cols["sweep"].append(r.sweep)
+        cols["trial_id"].append(r.trial_id)
+        cols["arch"].append(r.arch)
+        cols["seed"].append(r.seed)
+        cols["status"].append(r.status)
+        cols["axes"].append(",".join(a for a in axes if a in r.axes))
+        for a in axes:
+            v = r.axes.get(a)
+            cols[f"x.{a}"].append(float(v) if isinstance(v, (int, float)) else nan)
+        cols["params"].append(float(r.params.get("total", nan)))
+        cols["embedding_params"].append(float(r.params.get("embedding", nan)))
+        cols["dense_params"].append(float(r.params.get("dense", nan)))
+        cols["flops_per_example"].append(float(r.flops_per_example.get("train", nan)))
+        cols["train_flops"].append(float(r.train_flops or nan))
+        cols["examples"].append(float(r.examples_seen or nan))
+        for m in metrics:
+            cols[m].append(float(r.final_metrics.get(m, nan)))
+        cols["wall_time_s"].append(float(r.wall_time_s))
+        lines = (r.message or "").strip().splitlines()
+        cols["message"].append(lines[-1] if lines else "")
+    return TrialTable(cols)
+
+
+# ---------------------------------------------------------------------------------------
+# The points of one axis.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,19 +149,74 @@ class AxisPoints:
     y_spread: np.ndarray  # standard deviation over seeds (0 for one seed)
 
 
-def axes_of(records: Iterable[TrialRecord]) -> list[str]:
-    order = ("horizontal", "vertical", "overarch", "mlp", "overall", "data", "compute")
-    found = {a for r in records for a in r.axes}
-    return [a for a in order if a in found] + sorted(found - set(order))
+def axes_of(records: Iterable[TrialRecord], *, include_compute_only: bool = False) -> list[str]:
+    """The axes the records lie on, in the canonical order.
+
+    An isoFLOP trial records the compute budget and the size axis it varies; it is not a
+    point of that size axis (its data differ from the base point), so an axis seen only
+    on compute trials is left out unless ``include_compute_only``.
+    """
+    found = set()
+    for r in records:
+        if "compute" in r.axes:
+            found.add("compute")
+            if not include_compute_only:
+                continue
+        found.update(r.axes)
+    return [a for a in AXIS_ORDER if a in found] + sorted(found - set(AXIS_ORDER))
+
+
+def on_axis(records: Iterable[TrialRecord], axis: str) -> list[TrialRecord]:
+    """The records that are points of ``axis``.
+
+    For a size axis, isoFLOP trials are left out unless they also trained on the data of
+    the axis' own points (then the trial is a genuine point of both). For ``compute``,
+    each budget keeps the trials of its best size: the metric reached at that budget.
+    """
+    recs = [r for r in records if axis in r.axes]
+    if axis == "compute":
+        return best_per_budget(recs)
+    own = {r.examples_seen for r in recs if "compute" not in r.axes}
+    return [r for r in recs if "compute" not in r.axes or r.examples_seen in own]
+
+
+def best_per_budget(records: list[TrialRecord], metric: str | None = None) -> list[TrialRecord]:
+    """Per compute budget, every seed of the model size whose mean metric is best."""
+    from analysis.fits import higher_is_better  # fits imports this module
+
+    metric = metric or _default_metric(records)
+    sign = -1.0 if higher_is_better(metric) else 1.0
+    out = []
+    for budget in sorted({r.axes["compute"] for r in records}):
+        at = [r for r in records if r.axes["compute"] == budget and metric in r.final_metrics]
+        by_size: dict[tuple, list[TrialRecord]] = {}
+        for r in at:
+            by_size.setdefault(_size_key(r), []).append(r)
+        if by_size:
+            out += min(by_size.values(), key=lambda g: sign * np.mean([r.final_metrics[metric] for r in g]))
+    return out
+
+
+def _size_key(r: TrialRecord) -> tuple:
+    return tuple(sorted((k, v) for k, v in r.axes.items() if k not in ("compute", "data")))
+
+
+def _default_metric(records: list[TrialRecord]) -> str:
+    names = {m for r in records for m in r.final_metrics}
+    for m in ("ne", "ndcg@10", "hr@10", "auc"):
+        if m in names:
+            return m
+    return sorted(names)[0] if names else "ne"
 
 
 def axis_points(records: Iterable[TrialRecord], axis: str, *, metric: str = "ne", x: str = "scale") -> AxisPoints:
     if x not in X_VALUES:
         raise ValueError(f"unknown x {x!r}; expected one of {', '.join(X_VALUES)}")
-    rows = [r for r in records if axis in r.axes and metric in r.final_metrics]
-    xs = np.array([X_VALUES[x](r, axis) for r in rows], dtype=float)
-    ys = np.array([r.final_metrics[metric] for r in rows], dtype=float)
-    seeds = np.array([r.seed for r in rows], dtype=int)
+    recs = [r for r in records if metric in r.final_metrics]
+    chosen = best_per_budget([r for r in recs if axis in r.axes], metric) if axis == "compute" else on_axis(recs, axis)
+    xs = np.array([X_VALUES[x](r, axis) for r in chosen], dtype=float)
+    ys = np.array([r.final_metrics[metric] for r in chosen], dtype=float)
+    seeds = np.array([r.seed for r in chosen], dtype=int)
     ux = np.unique(xs)
     ym = np.array([ys[xs == v].mean() for v in ux])
     ysd = np.array([ys[xs == v].std(ddof=1) if (xs == v).sum() > 1 else 0.0 for v in ux])

@@ -1,0 +1,121 @@
+"""Compute scaling from trial records: the compute frontier and the isoFLOP parabolas.
+
+An isoFLOP trial (a spec's ``compute:`` part) records its budget under ``compute`` and the
+size it was given under its size axis (the *approach*: ``mlp``, ``overarch``, ...); the
+trials of one architecture and approach form one isoFLOP study (Chinchilla approach 2).
+The frontier is taken over every finished trial, whatever it varied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from typing import Iterable
+
+import numpy as np
+
+from analysis.fits import higher_is_better
+from analysis.load import X_VALUES, best_per_budget
+from scaling import Bootstrap, ComputeFrontier, FitError, IsoFlopAnalysis, PowerLawFit, bootstrap, compute_frontier
+from scaling import isoflop_analysis
+from sweeps.store import TrialRecord
+
+X_LABELS = {"flops": "training FLOPs", "params": "parameters", "examples": "training examples"}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Frontier:
+    """Every trial of one set as (x, metric), its frontier (best metric at or below each x)
+    with the law fitted to it, and that law's bootstrap (None when it could not be made)."""
+
+    label: str
+    x_kind: str
+    metric: str
+    x: np.ndarray
+    y: np.ndarray
+    frontier: ComputeFrontier
+    boot: Bootstrap | None
+
+    @property
+    def fit(self):
+        return self.frontier.fit
+
+
+def frontier(records: Iterable[TrialRecord], *, metric: str, x: str = "flops", label: str = "",
+             n_boot: int = 200, seed: int = 0) -> Frontier:
+    """The frontier of ``metric`` over ``x`` (``flops`` or ``params``; any key of ``X_VALUES``
+    but ``scale``). Raises FitError when no trial has the metric."""
+    recs = [r for r in records if metric in r.final_metrics]
+    if not recs:
+        raise FitError(f"no finished trial has the metric {metric!r}")
+    xs = np.array([X_VALUES[x](r, "") for r in recs], dtype=float)
+    ys = np.array([r.final_metrics[metric] for r in recs], dtype=float)
+    fr = compute_frontier(xs, ys, higher_is_better=higher_is_better(metric))
+    boot = None
+    if n_boot and isinstance(fr.fit, PowerLawFit):
+        try:
+            boot = bootstrap(fr.fit, fr.flops, fr.values, n_resamples=n_boot, seed=seed)
+        except FitError:
+            boot = None  # the curve is still drawn, without a band
+    return Frontier(label or ",".join(sorted({r.arch for r in recs})), x, metric, xs, ys, fr, boot)
+
+
+def approach_of(r: TrialRecord, usual: Counter | None = None) -> str:
+    """The size axis of an isoFLOP trial. A trial that coincides with a point of other axes
+    lists those too; then the approach its sibling trials have most often wins."""
+    candidates = [a for a in r.axes if a not in ("compute", "data")]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else "compute"
+    if usual:
+        return max(candidates, key=lambda a: usual.get(a, 0))
+    return sorted(candidates)[0]
+
+
+def compute_groups(records: Iterable[TrialRecord]) -> dict[tuple[str, str], list[TrialRecord]]:
+    """IsoFLOP trials by (architecture, approach), in sorted order."""
+    recs = [r for r in records if "compute" in r.axes]
+    usual = Counter(approach_of(r) for r in recs if len([a for a in r.axes if a not in ("compute", "data")]) == 1)
+    groups: dict[tuple[str, str], list[TrialRecord]] = {}
+    for r in recs:
+        groups.setdefault((r.arch, approach_of(r, usual)), []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def best_by_approach(records: Iterable[TrialRecord], metric: str) -> dict[tuple[str, str], list[TrialRecord]]:
+    """Per (architecture, approach): every seed of the best size at each budget."""
+    return {k: best_per_budget(v, metric) for k, v in compute_groups(records).items()}
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class IsoFlop:
+    """One isoFLOP study: per trial its size (in ``x_kind``), metric and nominal budget."""
+
+    arch: str
+    approach: str
+    metric: str
+    x_kind: str
+    sizes: np.ndarray
+    values: np.ndarray
+    budgets: np.ndarray
+    analysis: IsoFlopAnalysis
+
+    @property
+    def label(self) -> str:
+        return f"{self.arch}:{self.approach}"
+
+
+def isoflops(records: Iterable[TrialRecord], *, metric: str, x: str = "params") -> tuple[list[IsoFlop], list[str]]:
+    """The isoFLOP study of every (architecture, approach), and the reasons any could not be made."""
+    out, notes = [], []
+    for (arch, approach), recs in compute_groups(records).items():
+        recs = [r for r in recs if metric in r.final_metrics]
+        sizes = np.array([X_VALUES[x](r, approach) for r in recs], dtype=float)
+        values = np.array([r.final_metrics[metric] for r in recs], dtype=float)
+        budgets = np.array([float(r.axes["compute"]) for r in recs])
+        try:
+            analysis = isoflop_analysis(sizes, values, budgets, higher_is_better=higher_is_better(metric))
+        except FitError as e:
+            notes.append(f"{arch}:{approach}: {e}")
+            continue
+        out.append(IsoFlop(arch, approach, metric, x, sizes, values, budgets, analysis))
+    return out, notes

@@ -1,0 +1,206 @@
+"""A self-contained Markdown report of one or several sweeps, with its PNGs beside it.
+
+Sections: the trials; per architecture the seed table next to the published one, the
+per-axis laws in the table's units with saturation verdicts and the best-approach ranking;
+the per-axis fits of ``recscale fit`` with bootstrap CIs; compute (frontier, isoFLOP);
+the architecture comparison when the records hold several; the figures; the trials that
+failed or diverged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from matplotlib.figure import Figure
+
+from analysis import compare, compute, fits, load, plots, plots_compute, study
+from scaling import FitError, rank_axes
+from sweeps.errors import InputError
+from sweeps.store import TrialRecord
+
+REPORT_NAME = "report.md"
+
+
+def md_table(columns: list[str], rows: Iterable[Iterable[object]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _ci(boot, name: str, fmt: str = ".3g") -> str:
+    if boot is None:
+        return ""
+    lo, hi = boot.interval(name)
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+class _Writer:
+    """Collects Markdown and saves figures beside it (file names are the report's links)."""
+
+    def __init__(self, out_dir: Path, dpi: int):
+        self.out_dir, self.dpi, self.parts, self.figures = out_dir, dpi, [], []
+
+    def add(self, text: str) -> None:
+        self.parts.append(text.rstrip() + "\n")
+
+    def figure(self, fig: Figure, name: str, caption: str) -> None:
+        fig.savefig(self.out_dir / name, dpi=self.dpi)
+        self.figures.append(name)
+        self.add(f"![{caption}]({name})\n\n*{caption}*\n")
+
+
+def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metric: str | None = None,
+                 n_boot: int = 200, dpi: int = 100) -> Path:
+    """Write ``out_dir/report.md`` and its figures; return the report's path.
+
+    Raises InputError when a directory is missing or holds no finished trial.
+    """
+    dirs = [Path(d) for d in sweep_dirs]
+    for d in dirs:
+        if not (d / "trials").is_dir():
+            raise InputError(f"no sweep at {d} (no trials/ directory)")
+    records = load.load_records(dirs, status=None)
+    done = load.finished(records)
+    if not done:
+        raise InputError(f"no finished trials in {', '.join(map(str, dirs))}")
+    try:
+        metric = metric or compare.common_metric(done)
+    except FitError as e:
+        raise InputError(str(e)) from None
+    if not any(metric in r.final_metrics for r in done):
+        raise InputError(f"no finished trial reports the metric {metric!r}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    w = _Writer(out, dpi)
+    floor = fits.bayes_floor(done) if metric == "ne" else None
+    archs = sorted({r.arch for r in done})
+
+    w.add(f"# recscale report: {', '.join(d.name for d in dirs)}\n")
+    w.add(_overview(dirs, records, metric, floor))
+    for arch in archs:
+        _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1)
+    _fits_section(w, done, metric, floor, n_boot)
+    _compute_section(w, done, metric, n_boot)
+    if len(archs) > 1:
+        _comparison_section(w, done, metric, n_boot)
+    w.add("## Learning curves\n")
+    w.figure(plots.learning_curves(done, metric=metric), "learning_curves.png", f"{metric} during training, every trial")
+    w.add(_failures(records))
+    path = out / REPORT_NAME
+    path.write_text("\n".join(w.parts))
+    return path
+
+
+def _overview(dirs: list[Path], records: list[TrialRecord], metric: str, floor: float | None) -> str:
+    counts = Counter((r.arch, r.status) for r in records)
+    archs = sorted({a for a, _ in counts})
+    rows = [[a, *(counts.get((a, s), 0) for s in load.STATUSES)] for a in archs]
+    text = f"Sweeps: {', '.join(f'`{d}`' for d in dirs)}. Metric: **{metric}**"
+    text += f" (Bayes-optimal NE of the eval set, the floor: {floor:.4f}).\n\n" if floor is not None else ".\n\n"
+    return "## Trials\n\n" + text + md_table(["arch", *load.STATUSES], rows)
+
+
+def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, floor: float | None,
+                   n_boot: int, several: bool) -> None:
+    w.add(f"## Seed table: {arch}\n")
+    s = study.build_study(recs, metric=metric, n_resamples=max(n_boot, 20))
+    for (kind, axis), why in s.skipped.items():
+        w.add(f"- left out {kind} / {axis}: {why}")
+    if s.table is None:
+        w.add(f"No seed table: {s.error}\n")
+        return
+    w.add("Ours (x: examples for data, total parameters for parameter axes, training FLOPs for compute, "
+          "each compute approach at its best size per budget):\n\n" + s.table.markdown())
+    w.add("Published (Ardalani et al. 2022, as the brief reports it; Meta data, so only the *form* compares):\n\n"
+          + study.published_markdown())
+    w.add("Form, row by row:\n\n" + study.comparison_markdown(study.compare_form(s.table)))
+    rows = []
+    for r in s.table.axes:
+        f, sat = r.fit, r.saturation
+        rows.append([r.kind, r.axis, f.n_points, f"{f.alpha:.3f}", _ci(r.bootstrap, "alpha"), f"{f.beta:.3g}",
+                     f"{f.gamma:.4f}", _ci(r.bootstrap, "gamma", ".4f"), f"{f.r2:.3f}",
+                     "yes" if sat.saturated else "no", f"{sat.gain_per_doubling:.2g}",
+                     f"{sat.threshold:.2g} ({sat.threshold_source})", f"{sat.doublings_left:.1f}",
+                     "; ".join(f.warnings)])
+    w.add("### Per-axis laws and saturation verdicts\n\nSaturated: the fitted gain from doubling x at the "
+          "largest x is below the noise floor (the seed spread, or 0.02% of the metric without replicates).\n\n"
+          + md_table(["row", "axis", "n", "alpha", "95% CI", "beta", "gamma", "95% CI", "R^2", "saturated",
+                      "gain/doubling", "floor", "doublings left", "notes"], rows))
+    w.add("### Best approach\n")
+    for row in s.table.rows:
+        boots = {r.axis: r.bootstrap for r in s.table.axes if r.kind == row.kind}
+        if len(boots) < 2:
+            w.add(f"- {row.kind}: one axis, nothing to rank.")
+            continue
+        ranking = rank_axes(boots)
+        gains = ", ".join(f"{g.code} {g.gain:.2g} [{g.lower:.2g}, {g.upper:.2g}]" for g in ranking.gains)
+        w.add(f"- {row.kind}: **{ranking.text}** (gain per doubling at x = {ranking.x_ref:.3g}: {gains})")
+    prefix = f"{arch}_" if several else ""
+    params = s.row_fits("parameter")
+    if params:
+        w.figure(plots.parameter_panels(params, bayes_ne=floor, title=f"{arch}: parameter scaling"),
+                 f"{prefix}parameter_scaling.png", f"{arch}: the four parameter-scaling schemes against parameters")
+    for kind, xlabel in (("data", "training examples"), ("compute", "training FLOPs")):
+        row = s.row_fits(kind)
+        if row:
+            w.figure(plots.law_figure(row, xlabel=xlabel, title=f"{arch}: {kind} scaling", bayes_ne=floor),
+                     f"{prefix}{kind}_scaling.png", f"{arch}: {kind} scaling with fitted law and 95% band")
+
+
+def _fits_section(w: _Writer, recs: list[TrialRecord], metric: str, floor: float | None, n_boot: int) -> None:
+    axis_fits = fits.fit_axes(recs, metric=metric, n_boot=n_boot)
+    w.add("## Per-axis fits (`recscale fit`: x is each axis' own value, mean over seeds)\n")
+    w.add("```\n" + fits.format_table(axis_fits, floor) + "\n```\n")
+    if axis_fits:
+        w.figure(plots.scaling_panels(axis_fits, bayes_ne=floor), "scaling_axes.png", "every axis against its own value")
+
+
+def _compute_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot: int) -> None:
+    w.add("## Compute\n")
+    fronts = []
+    for arch in sorted({r.arch for r in recs}):
+        try:
+            fronts.append(compute.frontier([r for r in recs if r.arch == arch], metric=metric, label=arch, n_boot=n_boot))
+        except FitError as e:
+            w.add(f"- {arch}: no frontier: {e}")
+    for fr in fronts:
+        law = f"law R² {fr.fit.r2:.3f}" if fr.fit is not None else "no law: " + "; ".join(fr.frontier.warnings)
+        w.add(f"- {fr.label}: {len(fr.frontier.flops)} of {len(fr.x)} trials on the frontier; {law}")
+    if fronts:
+        w.figure(plots_compute.frontier_figure(fronts), "frontier.png", f"best {metric} reached at or below each FLOP count")
+    studies, notes = compute.isoflops(recs, metric=metric)
+    for note in notes:
+        w.add(f"- isoFLOP {note}")
+    for iso in studies:
+        a = iso.analysis
+        rows = [[f"{p.budget:.3g}", p.n_points, f"{p.n_opt:.3g}", f"{p.value_opt:.4g}", "yes" if p.interior else "no"]
+                for p in a.parabolas]
+        law = f"N_opt ∝ C^{a.exponent:.3f} (R² {a.r2:.3f})" if a.exponent == a.exponent else "no law of N_opt in C"
+        w.add(f"### IsoFLOP: {iso.label}\n\n{law}.\n\n"
+              + md_table(["budget", "trials", "optimal size", f"{metric} at optimum", "interior"], rows)
+              + "".join(f"- {n}\n" for n in a.warnings))
+        w.figure(plots_compute.isoflop_figure(iso), f"isoflop_{iso.arch}_{iso.approach}.png", f"isoFLOP parabolas, {iso.label}")
+
+
+def _comparison_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot: int) -> None:
+    w.add("## Architecture comparison\n")
+    cmps = compare.compare_archs(recs, metric=metric, n_boot=n_boot)
+    for cmp in cmps.values():
+        w.add(compare.conclusion(cmp) + "\n")
+        w.add("".join(f"- note: {n}\n" for n in cmp.notes))
+    w.figure(plots_compute.comparison_figure(cmps), "architectures.png",
+             f"{metric} against training FLOPs and parameters, per architecture, with the laws of their frontiers")
+
+
+def _failures(records: list[TrialRecord]) -> str:
+    bad = load.unfinished(records)
+    if not bad:
+        return "## Failed or diverged trials\n\nNone.\n"
+    rows = []
+    for r in bad:
+        lines = (r.message or "").strip().splitlines()
+        rows.append([r.sweep, r.trial_id, r.arch, r.seed, ", ".join(f"{k}={v}" for k, v in r.axes.items()), r.status,
+                     lines[-1][:160] if lines else ""])
+    return "## Failed or diverged trials\n\n" + md_table(["sweep", "trial", "arch", "seed", "axes", "status", "message"], rows)
