@@ -8,7 +8,7 @@ with ``embedding``, ``dense`` and ``total``) and ``forward_flops(cfg)`` (per exa
 import importlib
 from types import ModuleType
 
-ARCHITECTURES = ("dlrm", "wide_deep", "hstu", "sasrec")
+ARCHITECTURES = ("dlrm", "wide_deep", "hstu", "sasrec", "hstu_rank")
 
 
 def get(name: str) -> ModuleType:

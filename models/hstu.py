@@ -94,7 +94,7 @@ class Block(nnx.Module):
         )
         self.pos_bias = nnx.Param(init(rngs.params(), (2 * cfg.max_len - 1,)))
         self.time_bias = nnx.Param(init(rngs.params(), (cfg.n_time_buckets,)))
-        self.dropout = nnx.Dropout(cfg.dropout, rngs=rngs)
+        self.dropout = nnx.Dropout(cfg.dropout, rngs=rngs if cfg.dropout else None)
 
     def __call__(self, x_BxLxD, rel_BxLxL, bucket_BxLxL, valid_BxL):
         cfg = self.cfg
@@ -131,9 +131,9 @@ class Model(SequentialRecommender):
         return x_BxLxD
 
 
-def param_counts(cfg: Config) -> dict[str, int]:
-    embedding, other = embedding_params(cfg)
-    block = (
+def block_params(cfg: Config) -> int:
+    """Parameters of one ``Block``."""
+    return (
         cfg.d_model * _uvqk_width(cfg)
         + cfg.n_heads * cfg.d_v * cfg.d_model
         + cfg.d_model
@@ -141,7 +141,11 @@ def param_counts(cfg: Config) -> dict[str, int]:
         - 1
         + cfg.n_time_buckets
     )
-    dense = other + cfg.n_blocks * block
+
+
+def param_counts(cfg: Config) -> dict[str, int]:
+    embedding, other = embedding_params(cfg)
+    dense = other + cfg.n_blocks * block_params(cfg)
     return {"embedding": embedding, "dense": dense, "total": embedding + dense}
 
 
@@ -164,12 +168,8 @@ def attention_flops(cfg: Config, n) -> float:
     return cfg.n_blocks * per_block * np.asarray(n, dtype=np.float64) ** 2
 
 
-def forward_flops(cfg: Config) -> int:
-    """Analytic forward FLOPs per example at ``max_len`` (training counts 3x): encoder
-    and ranking head; scoring against items is left to the caller (it depends on the
-    number of candidates). Matmuls count 2 per multiply-add; elementwise work counts as
-    XLA's cost analysis does, approximately (constants above). Dropout is not counted
-    (eval mode)."""
+def encoder_flops(cfg: Config) -> float:
+    """Forward FLOPs of the blocks over ``max_len`` positions, attention included."""
     L, D = cfg.max_len, cfg.d_model
     HV, W = cfg.n_heads * cfg.d_v, _uvqk_width(cfg)
     per_block = (
@@ -178,7 +178,16 @@ def forward_flops(cfg: Config) -> int:
         + _LN_OPS * L * (D + HV)  # LayerNorm(X), LayerNorm(A V)
         + L * HV + L * D  # gate, residual
     )
-    return int(cfg.n_blocks * per_block + attention_flops(cfg, L) + _ONCE_SCORE_OPS * L * L + io_flops(cfg))
+    return cfg.n_blocks * per_block + attention_flops(cfg, L) + _ONCE_SCORE_OPS * L * L
+
+
+def forward_flops(cfg: Config) -> int:
+    """Analytic forward FLOPs per example at ``max_len`` (training counts 3x): encoder
+    and ranking head; scoring against items is left to the caller (it depends on the
+    number of candidates). Matmuls count 2 per multiply-add; elementwise work counts as
+    XLA's cost analysis does, approximately (constants above). Dropout is not counted
+    (eval mode)."""
+    return int(encoder_flops(cfg) + io_flops(cfg))
 
 
 def expected_attention_flops(cfg: Config, lengths, alpha: float | None = None) -> float:

@@ -1,0 +1,74 @@
+"""The HSTU ranking recipe: HSTU on the CTR task, beside DLRM, on the same data and eval set.
+
+Axes: ``horizontal`` = model width d (tokens and embeddings together, as in HSTU),
+``vertical`` = embedding rows per table, ``mlp`` = depth (HSTU blocks), ``overarch`` = the
+ranking head's widest layer (proportions kept), ``heads``, ``overall`` = width, depth,
+rows and head together; ``data`` and ``compute`` as for every architecture. The history
+length is the data's (``WorldConfig.history_len``), so there is no ``seq_len`` axis here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from models import hstu_rank
+from sweeps.config import checked
+from sweeps.data.ctr_world import Field
+from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
+
+TASK = "ctr"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    d_model: int = checked(32)
+    n_blocks: int = checked(2)
+    n_heads: int = checked(2)
+    rows: int = checked(8192)  # rows per table, capped at the field's cardinality
+    dense_mlp: tuple[int, ...] = checked((64,))
+    head_mlp: tuple[int, ...] = checked((64, 32))
+    activation: str = checked("silu", check_activation)
+
+    def __post_init__(self):
+        if self.n_heads > 0 and self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+
+
+def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> hstu_rank.Config:
+    return hstu_rank.Config(
+        n_dense=n_dense,
+        **sparse_tables(spec.rows, fields),
+        d_model=spec.d_model,
+        n_blocks=spec.n_blocks,
+        n_heads=spec.n_heads,
+        dense_mlp=spec.dense_mlp,
+        head_mlp=spec.head_mlp,
+        activation=spec.activation,
+    )
+
+
+def _width(d: int, base: ModelSpec) -> dict:
+    return {"model.d_model": max(base.n_heads, round(d / base.n_heads) * base.n_heads)}
+
+
+def _scale_head(width: int, base: ModelSpec) -> dict:
+    return {"model.head_mlp": tuple(max(1, round(width * s / max(base.head_mlp))) for s in base.head_mlp)}
+
+
+def _overall(s: float, base: ModelSpec) -> dict:
+    return {
+        **_width(base.d_model * s, base),
+        "model.n_blocks": max(1, round(base.n_blocks * s)),
+        "model.rows": max(1, round(base.rows * s)),
+        "model.head_mlp": tuple(max(1, round(w * s)) for w in base.head_mlp),
+    }
+
+
+AXES = {
+    "horizontal": Axis("horizontal", "model width d (rounded to a multiple of the heads)", _width),
+    "vertical": Axis("vertical", "embedding rows per table (hash size)", lambda v, base: {"model.rows": v}),
+    "mlp": Axis("mlp", "depth (HSTU blocks)", lambda v, base: {"model.n_blocks": v}),
+    "overarch": Axis("overarch", "width of the ranking head's widest layer, proportions kept", _scale_head),
+    "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
+    "overall": overall_axis(_overall),
+}
