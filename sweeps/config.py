@@ -31,18 +31,33 @@ def checked(default, check=positive):
     return dataclasses.field(default=default, metadata={"check": check})
 
 
-DATASETS = ("ctr_world",)
+DATASETS = ("ctr_world",)  # the synthetic ones; real data sets: sweeps.data.sources
 
 
 def _known_dataset(name: str) -> str | None:
-    return None if name in DATASETS else f"unknown data set {name!r}; available: {', '.join(DATASETS)}"
+    if name in DATASETS:
+        return None
+    from sweeps.data import sources
+
+    return sources.name_problem(name, "ctr")
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
+    """``name``: ``ctr_world`` or a prepared real data set (``recscale data list``);
+    ``examples``: the first N training examples (time order on real data)."""
+
     name: str = checked("ctr_world", _known_dataset)
-    world_seed: int = 0
+    world_seed: int = 0  # the synthetic world's; unused by real data sets
     examples: int = checked(262_144)
+
+    def __post_init__(self):
+        if self.name not in DATASETS:
+            from sweeps.data import sources
+
+            problem = sources.budget_problem(self.name, "ctr", self.examples)
+            if problem:
+                raise ValueError(problem)
 
 
 def optim_check(attr: str):

@@ -16,13 +16,33 @@ from sweeps.recipes import Axis, overall_axis
 TASK = "retrieval"
 
 
+def _known_dataset(name: str) -> str | None:
+    if name == "seq_world":
+        return None
+    from sweeps.data import sources
+
+    return sources.name_problem(name, "seq")
+
+
 @dataclasses.dataclass(frozen=True)
 class SeqDataConfig:
-    name: str = checked("seq_world", lambda n: None if n == "seq_world" else f"expected seq_world, got {n!r}")
-    world_seed: int = 0
+    """``name``: ``seq_world`` or a prepared real data set with user histories
+    (``recscale data list``). On real data ``examples`` is the first N users (by their
+    first rating) with at least ``min_len`` ratings, each keeping their latest ``seq_len``."""
+
+    name: str = checked("seq_world", _known_dataset)
+    world_seed: int = 0  # the synthetic world's; unused by real data sets
     examples: int = checked(1024)  # users (sequences); budgets are nested prefixes
-    seq_len: int = checked(50)  # longest generated sequence
+    seq_len: int = checked(50)  # longest generated sequence (real data: latest ratings kept)
     min_len: int = checked(10)
+
+    def __post_init__(self):
+        if self.name != "seq_world":
+            from sweeps.data import sources
+
+            problem = sources.budget_problem(self.name, "seq", self.examples, self.min_len)
+            if problem:
+                raise ValueError(problem)
 
 
 @dataclasses.dataclass(frozen=True)

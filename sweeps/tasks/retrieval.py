@@ -1,4 +1,5 @@
-"""Next-item retrieval on the synthetic sequential world (HSTU, SASRec).
+"""Next-item retrieval (HSTU, SASRec) on the synthetic sequential world or a prepared real
+data set with user histories (``data.name``: MovieLens, Books).
 
 A trial's ``data.examples`` is the number of users (sequences); the final metrics are the
 test metrics of the epoch chosen on validation, the best metrics those validation ones.
@@ -11,6 +12,7 @@ from pathlib import Path
 import models
 from sweeps import recipes, train_seq
 from sweeps.config import TrialConfig
+from sweeps.data import sources
 from sweeps.data.seq_world import SeqConfig, leave_one_out, seq_world
 from sweeps.tasks import Outcome
 
@@ -25,13 +27,28 @@ def _seq_config(cfg: TrialConfig) -> SeqConfig:
     return SeqConfig(seed=cfg.data.world_seed, max_len=cfg.data.seq_len, min_len=cfg.data.min_len)
 
 
+def _is_synthetic(cfg: TrialConfig) -> bool:
+    return cfg.data.name == "seq_world"
+
+
 def model_config(cfg: TrialConfig):
-    n_items = seq_world(_seq_config(cfg)).users(1).n_items
+    if _is_synthetic(cfg):
+        n_items = seq_world(_seq_config(cfg)).users(1).n_items
+    else:
+        n_items = sources.seq(cfg.data.name).n_items
     return recipes.get(cfg.arch).build(cfg.model, n_items)
 
 
+def _split(cfg: TrialConfig):
+    d = cfg.data
+    if _is_synthetic(cfg):
+        return leave_one_out(seq_world(_seq_config(cfg)).users(d.examples)), ""
+    data = sources.seq(d.name)
+    return data.split(d.examples, d.seq_len, d.min_len), data.describe()
+
+
 def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
-    split = leave_one_out(seq_world(_seq_config(cfg)).users(cfg.data.examples))
+    split, note = _split(cfg)
     t = cfg.train
     seq_cfg = train_seq.SeqTrainConfig(
         arch=cfg.arch, seed=cfg.seed, epochs=t.epochs, batch_size=t.batch_size, n_negatives=t.n_negatives,
@@ -42,7 +59,7 @@ def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
     curve = tuple({**row, "examples": row["step"] * t.batch_size} for row in res.curve)
     return Outcome(
         res.status, res.sequences_seen, curve, res.test, res.valid, res.train_seconds, res.compile_seconds,
-        message=res.message, forward_flops=_expected_forward_flops(cfg, model_cfg, split),
+        message="; ".join(m for m in (res.message, note) if m), forward_flops=_expected_forward_flops(cfg, model_cfg, split),
     )
 
 
