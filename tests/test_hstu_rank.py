@@ -110,3 +110,21 @@ def test_recipe_axes_move_the_named_knobs():
     assert recipe.AXES["overall"].overrides(2.0, base) == {
         "model.d_model": 64, "model.n_blocks": 4, "model.rows": 2048, "model.head_mlp": (128, 64),
     }
+
+
+def test_trains_end_to_end_on_the_ctr_task_and_learns():
+    from sweeps import runner
+    from sweeps import spec as spec_mod
+    from sweeps.spec import PlannedTrial
+    from sweeps.tasks import ctr
+
+    tree = {
+        "model": {"d_model": 8, "n_blocks": 1, "n_heads": 2, "rows": 512, "dense_mlp": [16], "head_mlp": [16]},
+        "data": {"examples": 32768}, "optim": {"lr": 0.01}, "train": {"batch_size": 512},
+    }
+    cfg = spec_mod.build_config("hstu_rank", 0, tree, "base")
+    rec = runner.run_trial(PlannedTrial(cfg, {}), "t")
+    assert rec.status == "finished", rec.message
+    assert rec.bayes_ne < rec.final_metrics["ne"] < 0.97
+    assert rec.curve[-1]["ne"] < rec.curve[0]["ne"]
+    assert rec.params["total"] == hstu_rank.param_counts(ctr.model_config(cfg))["total"]

@@ -1,0 +1,42 @@
+"""The specs shipped under sweeps/specs expand to the sweeps their comments describe."""
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sweeps import expand as expand_mod
+from sweeps import spec as spec_mod
+
+SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
+SYNTHETIC = sorted(p.name for p in SPECS.glob("*.yaml") if not p.name.startswith("ref_"))
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_every_synthetic_spec_expands(name):
+    trials = spec_mod.expand(spec_mod.load(SPECS / name))
+    assert trials and len({t.config.trial_id for t in trials}) == len(trials)
+
+
+def test_quickstart_plan_snapshot():
+    trials = spec_mod.expand(spec_mod.load(SPECS / "quickstart.yaml"))
+    assert len(trials) == 44
+    per_axis = Counter(axis for t in trials for axis in t.axes)
+    assert per_axis == {"horizontal": 14, "vertical": 10, "mlp": 12, "data": 14}
+
+
+@pytest.mark.parametrize("name, decades, examples", [("dlrm_vs_hstu.yaml", 1.5, 2**19), ("dlrm_vs_hstu_quick.yaml", 0.5, 2**16)])
+def test_dlrm_vs_hstu_isoflop_trials_hit_their_budgets_for_both_archs(name, decades, examples):
+    trials = spec_mod.expand(spec_mod.load(SPECS / name))
+    iso = [t for t in trials if "compute" in t.axes]
+    budgets = {t.axes["compute"] for t in iso}
+    assert max(budgets) / min(budgets) >= 10**decades - 1e-6
+    for budget in budgets:
+        at_budget = [t for t in iso if t.axes["compute"] == budget]
+        assert {t.config.arch for t in at_budget} == {"dlrm", "hstu_rank"}
+        for t in at_budget:
+            flops = expand_mod.train_flops_per_example(t.config) * t.config.data.examples
+            assert abs(flops - budget) / budget <= 0.1
+    grown = [t for t in trials if "overall" in t.axes and "compute" not in t.axes]
+    assert {t.config.arch for t in grown} == {"dlrm", "hstu_rank"}
+    assert {t.config.data.examples for t in grown} == {examples}
