@@ -2,7 +2,8 @@
 every architecture in the records, the law fitted to each one's frontier (the best it
 reached at or below each x), and where two laws cross.
 
-Crossings are searched from a tenth of the smallest to ten times the largest x any
+Against parameters only the trials at each architecture's base data size count (see
+:func:`at_base_data`). Crossings are searched from a tenth of the smallest to ten times the largest x any
 architecture reached; each is marked ``observed`` when it lies where both architectures
 have trials, and is an extrapolation otherwise.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+from collections import Counter
 from typing import Iterable
 
 import numpy as np
@@ -69,13 +71,29 @@ def compare(records: Iterable[TrialRecord], *, metric: str | None = None, x: str
     metric = metric or common_metric(recs)
     fronts, notes = {}, []
     for arch in sorted({r.arch for r in recs}):
+        mine = [r for r in recs if r.arch == arch]
+        if x != "flops":
+            mine, examples = at_base_data(mine)
+            notes.append(f"{arch}: against {X_LABELS.get(x, x)}, the {len(mine)} trials trained on {examples:,} examples")
         try:
-            fronts[arch] = frontier([r for r in recs if r.arch == arch], metric=metric, x=x, label=arch, n_boot=n_boot)
+            fronts[arch] = frontier(mine, metric=metric, x=x, label=arch, n_boot=n_boot)
         except FitError as e:
             notes.append(f"{arch}: {e}")
             continue
         notes += [f"{arch}: {w}" for w in fronts[arch].frontier.warnings]
     return Comparison(x, metric, fronts, crossings(fronts, metric), tuple(notes))
+
+
+def at_base_data(records: list[TrialRecord]) -> tuple[list[TrialRecord], int]:
+    """The trials trained on the most common data size of the model-size trials.
+
+    Against parameters a frontier over trials with different data would credit a small
+    model with what its extra data bought (isoFLOP trials give small models the most
+    examples), so the comparison holds data fixed, as the parameter axes do.
+    """
+    sized = [r for r in records if "compute" not in r.axes and "data" not in r.axes] or records
+    examples = Counter(r.examples_seen for r in sized).most_common(1)[0][0]
+    return [r for r in records if r.examples_seen == examples], examples
 
 
 def compare_archs(records: Iterable[TrialRecord], *, metric: str | None = None, n_boot: int = 200) -> dict[str, Comparison]:

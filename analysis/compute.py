@@ -9,7 +9,6 @@ The frontier is taken over every finished trial, whatever it varied.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
 from typing import Iterable
 
 import numpy as np
@@ -60,24 +59,24 @@ def frontier(records: Iterable[TrialRecord], *, metric: str, x: str = "flops", l
     return Frontier(label or ",".join(sorted({r.arch for r in recs})), x, metric, xs, ys, fr, boot)
 
 
-def approach_of(r: TrialRecord, usual: Counter | None = None) -> str:
-    """The size axis of an isoFLOP trial. A trial that coincides with a point of other axes
-    lists those too; then the approach its sibling trials have most often wins."""
-    candidates = [a for a in r.axes if a not in ("compute", "data")]
-    if len(candidates) <= 1:
-        return candidates[0] if candidates else "compute"
-    if usual:
-        return max(candidates, key=lambda a: usual.get(a, 0))
-    return sorted(candidates)[0]
+def _size_axes(r: TrialRecord) -> list[str]:
+    return [a for a in r.axes if a not in ("compute", "data")]
 
 
 def compute_groups(records: Iterable[TrialRecord]) -> dict[tuple[str, str], list[TrialRecord]]:
-    """IsoFLOP trials by (architecture, approach), in sorted order."""
+    """IsoFLOP trials by (architecture, approach), in sorted order.
+
+    A trial that is also a point of other approaches (the base model is a size of every
+    approach's grid, so at one budget the parts plan the same trial) belongs to each of
+    them; an axis counts as an approach when some trial varies it alone.
+    """
     recs = [r for r in records if "compute" in r.axes]
-    usual = Counter(approach_of(r) for r in recs if len([a for a in r.axes if a not in ("compute", "data")]) == 1)
+    approaches = {_size_axes(r)[0] if _size_axes(r) else "compute" for r in recs if len(_size_axes(r)) <= 1}
     groups: dict[tuple[str, str], list[TrialRecord]] = {}
     for r in recs:
-        groups.setdefault((r.arch, approach_of(r, usual)), []).append(r)
+        mine = [a for a in _size_axes(r) if a in approaches] or sorted(_size_axes(r))[:1] or ["compute"]
+        for approach in mine:
+            groups.setdefault((r.arch, approach), []).append(r)
     return dict(sorted(groups.items()))
 
 

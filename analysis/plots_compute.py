@@ -68,7 +68,16 @@ def isoflop_figure(study: IsoFlop, *, title: str = "") -> Figure:
     left.set_xlabel(X_LABELS.get(study.x_kind, study.x_kind))
     left.set_ylabel(metric_label(study.metric))
     left.set_title(f"isoFLOP parabolas ({study.approach})")
-    left.legend(fontsize=7)
+    if a.parabolas:
+        left.legend(fontsize=7)
+    right.set_xlabel("training FLOPs (budget)")
+    right.set_ylabel(f"optimal {X_LABELS.get(study.x_kind, study.x_kind)}")
+    right.set_title("compute-optimal size")
+    if not a.parabolas:
+        # Every budget was skipped (no minimum): say so rather than draw empty log axes.
+        right.text(0.5, 0.5, "no budget has an optimum", ha="center", va="center", transform=right.transAxes, color="0.4")
+        fig.suptitle(title or study.label)
+        return fig
     usable = [p for p in a.parabolas if p.interior]
     right.plot([p.budget for p in usable], [p.n_opt for p in usable], "o", color="C0", label="interior optima")
     outside = [p for p in a.parabolas if not p.interior]
@@ -79,9 +88,6 @@ def isoflop_figure(study: IsoFlop, *, title: str = "") -> Figure:
         right.plot(cs, a.n_opt(cs), color="C1", label=f"N_opt ∝ C^{a.exponent:.2f} (R²={a.r2:.2f})")
     right.set_xscale("log")
     right.set_yscale("log")
-    right.set_xlabel("training FLOPs (budget)")
-    right.set_ylabel(f"optimal {X_LABELS.get(study.x_kind, study.x_kind)}")
-    right.set_title("compute-optimal size")
     right.legend(fontsize=7)
     fig.suptitle(title or study.label)
     return fig

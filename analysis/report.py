@@ -29,13 +29,6 @@ def md_table(columns: list[str], rows: Iterable[Iterable[object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ci(boot, name: str, fmt: str = ".3g") -> str:
-    if boot is None:
-        return ""
-    lo, hi = boot.interval(name)
-    return f"[{lo:{fmt}}, {hi:{fmt}}]"
-
-
 class _Writer:
     """Collects Markdown and saves figures beside it (file names are the report's links)."""
 
@@ -116,18 +109,10 @@ def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, 
     w.add("Published (Ardalani et al. 2022, as the brief reports it; Meta data, so only the *form* compares):\n\n"
           + study.published_markdown())
     w.add("Form, row by row:\n\n" + study.comparison_markdown(study.compare_form(s.table)))
-    rows = []
-    for r in s.table.axes:
-        f, sat = r.fit, r.saturation
-        rows.append([r.kind, r.axis, f.n_points, f"{f.alpha:.3f}", _ci(r.bootstrap, "alpha"), f"{f.beta:.3g}",
-                     f"{f.gamma:.4f}", _ci(r.bootstrap, "gamma", ".4f"), f"{f.r2:.3f}",
-                     "yes" if sat.saturated else "no", f"{sat.gain_per_doubling:.2g}",
-                     f"{sat.threshold:.2g} ({sat.threshold_source})", f"{sat.doublings_left:.1f}",
-                     "; ".join(f.warnings)])
+    w.add("Form, in words:\n\n" + study.form_summary(study.compare_form(s.table)) + "\n")
     w.add("### Per-axis laws and saturation verdicts\n\nSaturated: the fitted gain from doubling x at the "
           "largest x is below the noise floor (the seed spread, or 0.02% of the metric without replicates).\n\n"
-          + md_table(["row", "axis", "n", "alpha", "95% CI", "beta", "gamma", "95% CI", "R^2", "saturated",
-                      "gain/doubling", "floor", "doublings left", "notes"], rows))
+          + study.axes_markdown(s.table))
     w.add("### Best approach\n")
     for row in s.table.rows:
         boots = {r.axis: r.bootstrap for r in s.table.axes if r.kind == row.kind}

@@ -162,3 +162,40 @@ def comparison_markdown(rows: list[dict[str, str]]) -> str:
     lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     lines += ["| " + " | ".join(row[c] for c in cols) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def _ci(boot, name: str, fmt: str = ".3g") -> str:
+    lo, hi = boot.interval(name)
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
+def axes_markdown(table: SeedTable) -> str:
+    """Per axis of the table: the law with 95% CIs, R^2 and the saturation verdict with its numbers."""
+    cols = ["row", "axis", "n", "alpha", "95% CI", "beta", "gamma", "95% CI", "R^2", "saturated", "gain/doubling",
+            "floor", "doublings left", "notes"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for r in table.axes:
+        f, sat = r.fit, r.saturation
+        cells = [r.kind, r.axis, str(f.n_points), f"{f.alpha:.3f}", _ci(r.bootstrap, "alpha"), f"{f.beta:.3g}",
+                 f"{f.gamma:.4f}", _ci(r.bootstrap, "gamma", ".4f"), f"{f.r2:.3f}", "yes" if sat.saturated else "no",
+                 f"{sat.gain_per_doubling:.2g}", f"{sat.threshold:.2g} ({sat.threshold_source})",
+                 f"{sat.doublings_left:.1f}", "; ".join(f.warnings)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def form_summary(rows: list[dict[str, str]]) -> str:
+    """The comparison of :func:`compare_form` in words, one line per row of the table."""
+    out = []
+    for row in rows:
+        kind = row["scaling"]
+        if row["saturation"] == "not measured":
+            out.append(f"- {kind}: not measured here (no {kind} axis could be fitted).")
+            continue
+        sat = (f"saturation {row['saturation']} (ours {row['ours saturated']}, published {row['published saturated']})")
+        if row["approaches"] == "not measured":
+            order = f"the order of approaches is not measured (ours: {row['ours best']}, published {row['published best']})"
+        else:
+            order = f"the order of approaches {row['approaches']} (ours {row['ours best']}, published {row['published best']})"
+        out.append(f"- {kind}: {sat}; {order}.")
+    return "\n".join(out)

@@ -1,0 +1,79 @@
+"""Loading trial records into the tidy table and picking the points of an axis (synthetic records)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis import load, synthetic
+from sweeps import store
+
+
+def _write(d, records):
+    for r in records:
+        store.write(d, r)
+    return d
+
+
+@pytest.fixture
+def two_sweeps(tmp_path):
+    a = synthetic.axis_records("horizontal", [1, 2, 4, 8], alpha=0.3, beta=1.0, gamma=0.6, sweep="a", seeds=(0, 1))
+    a.append(synthetic.record(sweep="a", arch="dlrm", seed=0, axes={"horizontal": 16}, params=16000, examples=2**19,
+                              metrics={}, status="failed", message="Traceback...\nValueError: boom"))
+    b = synthetic.axis_records("data", [2**15, 2**16, 2**17], alpha=0.1, beta=2.0, gamma=0.6, sweep="b", arch="hstu_rank",
+                               seeds=(0,))
+    b.append(synthetic.record(sweep="b", arch="hstu_rank", seed=1, axes={"data": 2**18}, params=10, examples=2**18,
+                              metrics={}, status="diverged", message="loss became nan at step 3"))
+    return _write(tmp_path / "a", a), _write(tmp_path / "b", b)
+
+
+def test_load_filters_finished_and_reads_several_sweeps(two_sweeps):
+    recs = load.load_records(two_sweeps)
+    assert len(recs) == 8 + 3 and all(r.status == "finished" for r in recs)
+    every = load.load_records(two_sweeps, status=None)
+    assert len(every) == 13
+    bad = load.unfinished(every)
+    assert [(r.sweep, r.status) for r in bad] == [("a", "failed"), ("b", "diverged")]
+    with pytest.raises(FileNotFoundError):
+        load.load_records([two_sweeps[0].parent / "nope"])
+
+
+def test_trial_table_has_one_row_per_trial_with_tidy_columns(two_sweeps):
+    table = load.trial_table(load.load_records(two_sweeps, status=None))
+    assert len(table) == 13
+    for col in ("sweep", "trial_id", "arch", "seed", "status", "axes", "x.horizontal", "x.data", "params",
+                "train_flops", "examples", "ne", "message"):
+        assert col in table.columns
+    rows = table.rows()
+    h4 = [r for r in rows if r["x.horizontal"] == 4]
+    assert len(h4) == 2 and {r["seed"] for r in h4} == {0, 1}
+    assert h4[0]["params"] == 4000 and h4[0]["axes"] == "horizontal" and math.isnan(h4[0]["x.data"])
+    assert h4[0]["ne"] == pytest.approx(1.0 * 4000**-0.3 + 0.6)
+    assert h4[0]["train_flops"] == pytest.approx(6 * 4000 * 2**19)
+    failed = table.where(status="failed").rows()
+    assert len(failed) == 1 and failed[0]["message"] == "ValueError: boom" and math.isnan(failed[0]["ne"])
+    assert len(table.where(arch="hstu_rank")) == 4
+    assert table.column("examples").dtype == float and table.column("arch").dtype == object
+    md = table.markdown(["trial_id", "arch", "ne"], max_rows=2).splitlines()
+    assert md[0] == "| trial_id | arch | ne |" and len(md) == 4
+
+
+def test_isoflop_trials_are_not_points_of_their_size_axis():
+    plain = synthetic.axis_records("mlp", [4, 8, 16, 32], alpha=0.3, beta=1.0, gamma=0.6, seeds=(0,))
+    iso = synthetic.isoflop_records("mlp", [1e10, 1e11], [4, 8, 16, 32, 64], E=0.55, A=7.2, a=0.3, B=20.0, b=0.3)
+    assert load.axes_of(iso) == ["compute"]
+    assert load.axes_of(plain + iso) == ["mlp", "compute"]
+    pts = load.axis_points(plain + iso, "mlp", x="scale")
+    np.testing.assert_array_equal(pts.x_mean, [4, 8, 16, 32])
+
+
+def test_compute_axis_keeps_the_best_size_of_each_budget():
+    budgets, sizes = [1e10, 1e11, 1e12], [4, 8, 16, 32, 64, 128]
+    iso = synthetic.isoflop_records("mlp", budgets, sizes, E=0.55, A=7.2, a=0.3, B=20.0, b=0.3, seeds=(0, 1))
+    pts = load.axis_points(iso, "compute", x="scale")
+    np.testing.assert_array_equal(pts.x_mean, budgets)
+    for c, y in zip(budgets, pts.y_mean):
+        # Best over the same grid, computed from the law itself.
+        best = min(0.55 + 7.2 / (s * 1000) ** 0.3 + 20.0 / round(c / (6 * s * 1000)) ** 0.3 for s in sizes)
+        assert y == pytest.approx(best)
+    assert len(pts.x) == 6  # both seeds of the best size

@@ -1,0 +1,136 @@
+"""The seed-table study, compute frontier, isoFLOP and architecture comparison on records
+made from known laws (analysis.synthetic): fitted values are checked against the truth."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from analysis import compare, compute, study, synthetic
+from scaling import FitError, SeedRow, SeedTable
+
+BAYES = 0.5
+PARAM_AXES = {"vertical": (1.0, 60.0), "horizontal": (1.0, 50.0), "overarch": (1.0, 40.0), "mlp": (1.0, 30.0)}
+JOINT = dict(E=0.55, A=7.2, a=0.3, B=20.0, b=0.3)  # N_opt grows as C^(b/(a+b)) = C^0.5
+
+
+def study_records(arch="dlrm", sweep="synthetic"):
+    kw = dict(seeds=(0, 1), noise=0.001, bayes_ne=BAYES, arch=arch, sweep=sweep)
+    recs = synthetic.axis_records("data", 2 ** np.arange(15, 22), alpha=0.25, beta=5.0, gamma=0.55, **kw)
+    for i, (axis, (alpha, beta)) in enumerate(PARAM_AXES.items()):
+        recs += synthetic.axis_records(axis, [4, 8, 16, 32, 64, 128, 256], alpha=alpha, beta=beta, gamma=0.7,
+                                       rng_seed=i + 1, **kw)
+    budgets = [1e10, 3e10, 1e11, 3e11, 1e12]
+    recs += synthetic.isoflop_records("mlp", budgets, [2, 4, 8, 16, 32, 64, 128, 256], **JOINT, **kw)
+    recs += synthetic.isoflop_records("horizontal", budgets, [2, 4, 8, 16, 32, 64, 128, 256],
+                                      **{**JOINT, "B": 40.0}, **kw)
+    return recs
+
+
+@pytest.fixture(scope="module")
+def built():
+    return study.build_study(study_records(), n_resamples=40)
+
+
+def test_seed_table_recovers_the_laws_and_the_form(built):
+    table = built.table
+    assert [row.kind for row in table.rows] == ["data", "parameter", "compute"]
+    data, parameter, compute_row = table.rows
+    assert data.alpha[0] == pytest.approx(0.25, abs=0.02)
+    assert data.gamma[0] == pytest.approx(0.55, abs=0.01)
+    assert data.saturated == "no"
+    assert parameter.saturated == "yes"  # alpha 1: a doubling at 2.6e5 parameters buys ~1e-4, below the seed noise
+    assert set(parameter.axes) == set(PARAM_AXES)
+    assert parameter.alpha[0] == pytest.approx(1.0, abs=0.15)
+    assert compute_row.axes == ("horizontal", "mlp") and compute_row.saturated == "no"
+    # The ranking is by gain per doubling: the approach with the larger data term (B = 40 for
+    # horizontal) sits further above its floor at equal compute, so a doubling buys more there.
+    assert compute_row.best_approach == "H > M"
+    assert not built.skipped
+
+
+def test_study_fits_hold_points_in_the_rows_units(built):
+    params = built.row_fits("parameter")
+    assert set(params) == set(PARAM_AXES)
+    assert params["mlp"].points.x_kind == "params" and params["mlp"].points.x.max() == 256_000
+    assert built.row_fits("data")["data"].points.x_kind == "examples"
+    comp = built.row_fits("compute")["mlp"].points
+    assert comp.x_kind == "flops" and len(comp.x_mean) == 5
+
+
+def test_an_axis_that_cannot_be_fitted_is_skipped_not_fatal():
+    recs = study_records() + synthetic.axis_records("overall", [1, 2, 4], alpha=0.5, beta=1.0, gamma=0.7, seeds=(0,))
+    s = study.build_study(recs, n_resamples=20)
+    assert ("parameter", "overall") in s.skipped and "too few" in s.skipped[("parameter", "overall")]
+    assert s.table is not None and "overall" not in s.table.rows[1].axes
+    with pytest.raises(FitError):
+        study.study_table(recs, n_resamples=20)
+
+
+def _row(kind, saturated, best):
+    return SeedRow(kind, ("x",), (0.1, 0.1), (1.0, 1.0), (0.5, 0.5), (0.9, 0.9), saturated, best)
+
+
+def test_form_comparison_with_the_published_table():
+    table = SeedTable(rows=(_row("data", "no", "-"), _row("parameter", "yes", "H ~ V ~ M ~ O"),
+                            _row("compute", "yes", "O > M > H")), axes=())
+    rows = {r["scaling"]: r for r in study.compare_form(table)}
+    assert rows["data"]["saturation"] == "agrees" and rows["data"]["approaches"] == "not measured"
+    assert rows["parameter"]["saturation"] == "agrees" and rows["parameter"]["approaches"] == "agrees"
+    assert rows["compute"]["saturation"] == "differs" and rows["compute"]["approaches"] == "differs"
+    partial = SeedTable(rows=(_row("compute", "no", "M ~ H"),), axes=())
+    by_kind = {r["scaling"]: r for r in study.compare_form(partial)}
+    assert by_kind["compute"]["approaches"] == "differs"  # published: M > H, strictly
+    assert by_kind["parameter"]["saturation"] == "not measured"
+    assert "compute: saturation agrees" in study.form_summary(study.compare_form(partial))
+    assert study.published_markdown().count("\n") == 5
+
+
+def test_isoflop_recovers_the_compute_optimal_exponent():
+    recs = study_records()
+    studies, notes = compute.isoflops(recs, metric="ne")
+    assert not notes and [s.label for s in studies] == ["dlrm:horizontal", "dlrm:mlp"]
+    mlp = studies[1].analysis
+    assert all(p.interior for p in mlp.parabolas) and len(mlp.parabolas) == 5
+    assert mlp.exponent == pytest.approx(0.5, abs=0.05)
+
+
+def test_compute_frontier_is_monotone_with_a_law():
+    fr = compute.frontier(study_records(), metric="ne", n_boot=20)
+    assert np.all(np.diff(fr.frontier.flops) > 0) and np.all(np.diff(fr.frontier.values) < 0)
+    assert fr.fit is not None and fr.boot is not None and fr.label == "dlrm"
+
+
+def two_archs():
+    values = [1, 2, 4, 8, 16, 32, 64, 128]
+    return (synthetic.axis_records("horizontal", values, alpha=0.3, beta=0.5, gamma=0.60, arch="dlrm", seeds=(0,))
+            + synthetic.axis_records("horizontal", values, alpha=0.5, beta=5.0, gamma=0.55, arch="hstu_rank", seeds=(0,)))
+
+
+def test_architecture_comparison_finds_where_the_laws_cross():
+    cmps = compare.compare_archs(two_archs(), n_boot=30)
+    assert set(cmps) == {"flops", "params"}
+    truth = brentq(lambda n: 0.5 * n**-0.3 + 0.60 - 5.0 * n**-0.5 - 0.55, 1e3, 1e6)  # in parameters
+    (cross,) = cmps["params"].crossings
+    assert cross.x == pytest.approx(truth, rel=1e-3)
+    assert (cross.better_below, cross.better_above, cross.observed) == ("dlrm", "hstu_rank", True)
+    (cross_f,) = cmps["flops"].crossings
+    assert cross_f.x == pytest.approx(6 * truth * 2**19, rel=1e-3)  # FLOPs = 6 N D at fixed D
+    text = compare.conclusion(cmps["flops"])
+    assert "hstu_rank is ahead" in text and "cross at" in text and "below it dlrm is better" in text
+
+
+def test_comparison_of_laws_that_never_cross_says_so():
+    values = [1, 2, 4, 8, 16, 32]
+    recs = (synthetic.axis_records("mlp", values, alpha=0.3, beta=0.5, gamma=0.60, arch="a", seeds=(0,))
+            + synthetic.axis_records("mlp", values, alpha=0.3, beta=0.5, gamma=0.65, arch="b", seeds=(0,)))
+    cmp = compare.compare(recs, x="flops", n_boot=0)
+    assert cmp.crossings == ()
+    assert "do not cross" in compare.conclusion(cmp) and "a is ahead" in compare.conclusion(cmp)
+
+
+def test_common_metric_prefers_ne_and_refuses_disjoint_metrics():
+    recs = two_archs()
+    assert compare.common_metric(recs) == "ne"
+    hr = synthetic.axis_records("horizontal", [1, 2], alpha=0.3, beta=0.5, gamma=0.1, arch="hstu", metric="hr@10", seeds=(0,))
+    with pytest.raises(FitError, match="share no metric"):
+        compare.common_metric(recs + hr)
