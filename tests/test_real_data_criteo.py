@@ -147,3 +147,23 @@ def test_a_missing_file_is_a_clear_error(tmp_path, cache):
 
     with pytest.raises(InputError, match="no such file or directory"):
         criteo.prepare("kaggle", tmp_path / "nope.txt", "k")
+
+
+def test_many_blocks_and_parallel_workers_give_the_same_arrays(tmp_path, cache, monkeypatch):
+    raw = tmp_path / "train.txt"
+    raw.write_bytes((TEXT + "\n").encode() * 40)  # 600 examples over 640 lines
+    criteo.prepare("kaggle", raw, "one")
+    monkeypatch.setattr(criteo, "BLOCK_BYTES", 2048)  # about 8 lines a block
+    criteo.prepare("kaggle", raw, "blocks")
+    criteo.prepare("kaggle", raw, "parallel", workers=2)
+    one = sources.ctr("one")
+    for name in ("blocks", "parallel"):
+        other = sources.ctr(name)
+        np.testing.assert_array_equal(other.rows(0, 600).dense, one.rows(0, 600).dense)
+        for f in one.fields:
+            np.testing.assert_array_equal(other.rows(0, 600).ids[f.name], one.rows(0, 600).ids[f.name])
+        assert other.splits == one.splits
+    raw.write_bytes((TEXT + "\n").encode() * 30 + b"1\t2\n" + (TEXT + "\n").encode())
+    with pytest.raises(DataFormatError, match=re.escape("train.txt, line 481: expected 40 tab-separated fields")):
+        criteo.prepare("kaggle", raw, "parallel", workers=2)
+    assert sources.ctr("parallel").splits == one.splits  # the failed run left the earlier copy alone

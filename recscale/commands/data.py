@@ -2,12 +2,13 @@
 
     recscale data list
     recscale data prepare NAME --from PATH [--as ALIAS] [--table-size N] [--ids dense|hashed]
-                                           [--eval-rows N] [--core K] [--core-mode reference|iterative]
+                        [--workers N] [--eval-rows N] [--core K] [--core-mode reference|iterative]
     recscale data download NAME [--to DIR] [--md5 HEX | --sha256 HEX] [--days 0,1,23]
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def register(subparsers) -> None:
     prep.add_argument("--as", dest="alias", metavar="ALIAS", help="store under another name (e.g. a variant's options)")
     prep.add_argument("--table-size", type=int, metavar="N", help="Criteo: categorical ids modulo N (default 2^30)")
     prep.add_argument("--ids", choices=["dense", "hashed"], help="Criteo: renumber each field's values (kaggle default) or keep hashes")
+    prep.add_argument("--workers", type=int, metavar="N", help="Criteo: parse in N processes (default: the CPUs, at most 8)")
     prep.add_argument("--eval-rows", type=int, metavar="N", help="CTR: evaluate on the first N test rows (default 2^20)")
     prep.add_argument("--core", type=int, metavar="K", help="ratings: keep users and items with >= K ratings (books: 5)")
     prep.add_argument("--core-mode", choices=["reference", "iterative"], help="ratings: one pass (the HSTU reference) or until stable")
@@ -50,12 +52,14 @@ def cmd_prepare(args) -> int:
     from sweeps.data import prepared, sources
 
     src = sources.source(args.name)
-    given = {k: getattr(args, k) for k in ("table_size", "ids", "eval_rows", "core", "core_mode") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("table_size", "ids", "eval_rows", "workers", "core", "core_mode") if getattr(args, k) is not None}
     wrong = sorted(set(given) - set(src.options))
     if wrong:
         from sweeps.errors import InputError
 
         raise InputError(f"--{wrong[0].replace('_', '-')} does not apply to {args.name}")
+    if "workers" in src.options:
+        given.setdefault("workers", min(8, os.cpu_count() or 1))
     target = prepared.check_name(args.alias or args.name)
     t0 = time.perf_counter()
     path = src.prepare(Path(args.source_path), target, progress=_say, **given)

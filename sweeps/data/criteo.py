@@ -28,9 +28,12 @@ synthetic world). Evaluation uses the first ``eval_rows`` rows of the test half.
 
 from __future__ import annotations
 
+import collections
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -44,6 +47,7 @@ CATEGORICAL = tuple(f"C{i}" for i in range(1, N_CAT + 1))
 COLUMNS = ("label", *DENSE, *CATEGORICAL)
 DEFAULT_TABLE_SIZE = 1 << 30
 DEFAULT_EVAL_ROWS = 1 << 20
+BLOCK_BYTES = 1 << 22  # about 25,000 lines: the parsers' temporaries stay within tens of MB
 _DAY = re.compile(r"^day_(\d+)$")
 
 
@@ -89,9 +93,27 @@ def kaggle_days(n: int, days: int = 7) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(sizes)])
 
 
+def _parsed(raw: rawtext.RawFile, table_size: int, workers: int) -> Iterator[tuple]:
+    """``parse_block`` over the file's blocks, in order; with several workers the blocks
+    are parsed in parallel processes (reading and decompressing stay in this one)."""
+    blocks = rawtext.blocks(raw, BLOCK_BYTES)
+    if workers <= 1:
+        for first, block in blocks:
+            yield parse_block(raw.name, first, block, table_size)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending: collections.deque = collections.deque()
+        for first, block in blocks:
+            pending.append(pool.submit(parse_block, raw.name, first, block, table_size))
+            if len(pending) >= 2 * workers:  # bounded: memory stays a few blocks per worker
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def prepare(
     variant: str, path: Path, name: str, *, table_size: int = DEFAULT_TABLE_SIZE,
-    eval_rows: int = DEFAULT_EVAL_ROWS, ids: str | None = None, base: Path | None = None,
+    eval_rows: int = DEFAULT_EVAL_ROWS, ids: str | None = None, workers: int = 1, base: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     if not 1 <= table_size <= 2**31 - 1:
@@ -104,8 +126,7 @@ def prepare(
     with Writer(name, base) as w:
         for raw in files:
             n = 0
-            for first, block in rawtext.blocks(raw, 1 << 22):
-                dense, cat, label = parse_block(raw.name, first, block, table_size)
+            for dense, cat, label in _parsed(raw, table_size, workers):
                 w.append("ctr/dense", dense)
                 w.append("ctr/label", label)
                 for j, field in enumerate(CATEGORICAL):

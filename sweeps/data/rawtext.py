@@ -29,6 +29,7 @@ import numpy as np
 from sweeps.errors import InputError
 
 BLOCK_BYTES = 1 << 24
+PAD = 64  # the widest field any parser reads
 
 
 class DataFormatError(InputError):
@@ -150,74 +151,66 @@ class Fields:
     def width(self, cols: slice | list) -> np.ndarray:
         return self.end[:, cols] - self.start[:, cols]
 
-    def _positions(self, cols, max_width: int, what: str):
-        """Per character position p: whether p is inside each field and its byte there
-        (``[lines, cols]`` arrays, one position at a time to keep memory flat)."""
-        s, w = self.start[:, cols], self.width(cols)
-        W = int(w.max(initial=0))
-        if W > max_width:
+    def _chars(self, cols, max_width: int, what: str, *, right: bool = True, width: int | None = None):
+        """The bytes of every field, ``[lines, (cols,) W]``: right-aligned (or left-aligned)
+        in W columns (the widest field, or ``width``), zero outside the field; also the
+        widths and the mask of positions inside each field."""
+        s, e = self.start[:, cols], self.end[:, cols]
+        w = e - s
+        if (w > max_width).any():
             r, *c = np.argwhere(w > max_width)[0]
             self.fail(r, _col(cols, c[0] if c else None), f"{what} longer than {max_width} characters")
-        last = len(self.buf) - 1
-        return w, ((p, p < w, self.buf[np.minimum(s + p, last)].astype(np.int16)) for p in range(W))
+        W = width or max(int(w.max(initial=0)), 1)
+        # Row i of the window view is buf[i:i + W], so one gather copies W bytes per field;
+        # the buffer's zero padding (PAD bytes each side) keeps every window in bounds.
+        ch = np.lib.stride_tricks.sliding_window_view(self.buf, W)[e - W if right else s]
+        pos = np.arange(W)
+        inside = pos >= W - w[..., None] if right else pos < w[..., None]
+        return w, np.where(inside, ch, 0), inside
 
     def ints(self, cols, empty: int | None = None, max_width: int = 18) -> np.ndarray:
         """Decimal integers (optional leading '-') as int64; an empty field is ``empty``
         (an error when ``empty`` is None)."""
-        w, positions = self._positions(cols, max_width, "an integer")
-        acc = np.zeros(w.shape, np.int64)
-        neg = np.zeros(w.shape, bool)
-        bad = np.zeros(w.shape, bool)
-        for p, inside, c in positions:
-            if p == 0:
-                neg = inside & (c == ord("-"))
-            d = c - ord("0")
-            digit = inside & (d >= 0) & (d <= 9)
-            bad |= inside & ~digit & ~(neg & (p == 0))
-            acc = np.where(digit, acc * 10 + d, acc)
-        self._check(bad | (neg & (w == 1)), w, cols, empty is None, "expected an integer")
-        return np.where(w == 0, empty or 0, np.where(neg, -acc, acc))
+        w, ch, inside = self._chars(cols, max_width, "an integer")
+        W = ch.shape[-1]
+        sign = inside & (ch == ord("-")) & (np.arange(W) == (W - w)[..., None])
+        d = ch.astype(np.int16) - ord("0")
+        digit = inside & ~sign & (d >= 0) & (d <= 9)
+        bad = (inside & ~sign & ~digit).any(-1) | (sign.any(-1) & (w == 1))
+        self._check(bad, w, cols, empty is None, "expected an integer")
+        value = (np.where(digit, d, 0) * _POW10[W - 1 - np.arange(W)]).sum(-1)
+        return np.where(w == 0, empty or 0, np.where(sign.any(-1), -value, value))
 
     def hex(self, cols, empty: int = 0, max_width: int = 16) -> np.ndarray:
         """Hexadecimal numbers (Criteo's hashed categories) as uint64; empty fields ``empty``."""
-        w, positions = self._positions(cols, max_width, "a hexadecimal value")
-        acc = np.zeros(w.shape, np.uint64)
-        bad = np.zeros(w.shape, bool)
-        for _, inside, c in positions:
-            v = _HEX[c]
-            bad |= inside & (v < 0)
-            acc = np.where(inside, (acc << np.uint64(4)) | v.astype(np.uint64), acc)
-        self._check(bad, w, cols, False, "expected a hexadecimal value")
-        return np.where(w == 0, np.uint64(empty), acc)
+        W = 8 if int(self.width(cols).max(initial=0)) <= 8 else 16
+        w, ch, inside = self._chars(cols, max_width, "a hexadecimal value", width=W)
+        nibble = _HEX[ch]
+        self._check((inside & (nibble == 255)).any(-1), w, cols, False, "expected a hexadecimal value")
+        nibble = np.where(inside, nibble, 0)
+        # Right-aligned nibbles pair into the bytes of a big-endian integer: read them as one.
+        packed = np.ascontiguousarray((nibble[..., 0::2] << 4) | nibble[..., 1::2])
+        value = packed.view(">u4" if W == 8 else ">u8")[..., 0].astype(np.uint64)
+        return np.where(w == 0, np.uint64(empty), value)
 
     def decimals(self, col: int, max_width: int = 12) -> np.ndarray:
         """Non-negative decimal numbers with at most one '.' (ratings: '4', '3.5', '4.0')."""
-        w, positions = self._positions(col, max_width, "a number")
-        acc = np.zeros(w.shape, np.int64)
-        frac = np.zeros(w.shape, np.int64)
-        dots = np.zeros(w.shape, np.int64)
-        n_digits = np.zeros(w.shape, np.int64)
-        bad = np.zeros(w.shape, bool)
-        for _, inside, c in positions:
-            d = c - ord("0")
-            digit = inside & (d >= 0) & (d <= 9)
-            dot = inside & (c == ord("."))
-            bad |= inside & ~digit & ~dot
-            dots += dot
-            frac += digit & (dots > 0)
-            n_digits += digit
-            acc = np.where(digit, acc * 10 + d, acc)
-        self._check(bad | (dots > 1) | (n_digits == 0), w, col, True, "expected a number")
-        return acc / 10.0**frac
+        w, ch, inside = self._chars(col, max_width, "a number")
+        d = ch.astype(np.int64) - ord("0")
+        digit = inside & (d >= 0) & (d <= 9)
+        dot = inside & (ch == ord("."))
+        bad = (inside & ~digit & ~dot).any(-1) | (dot.sum(-1) > 1) | ~digit.any(-1)
+        self._check(bad, w, col, True, "expected a number")
+        digits_from = np.cumsum(digit[:, ::-1], -1)[:, ::-1]  # digits at or after each position
+        whole = (np.where(digit, d, 0) * _POW10[np.clip(digits_from - 1, 0, 18)]).sum(-1)
+        frac = (digit & (np.cumsum(dot, -1) > 0)).sum(-1)
+        return whole / 10.0**frac
 
     def strings(self, col: int, max_width: int = 64) -> np.ndarray:
         """The raw bytes of a field (an Amazon user id or ASIN) as ``S<W>``; never empty."""
-        w, positions = self._positions(col, max_width, "an id")
+        w, ch, _ = self._chars(col, max_width, "an id", right=False)
         self._check(np.zeros(w.shape, bool), w, col, True, "expected an id")
-        out = np.zeros((len(w), max(int(w.max(initial=0)), 1)), np.uint8)
-        for p, inside, c in positions:
-            out[:, p] = np.where(inside, c, 0)
-        return out.view(f"S{out.shape[1]}")[:, 0]
+        return np.ascontiguousarray(ch).view(f"S{ch.shape[-1]}")[:, 0]
 
     def _check(self, bad: np.ndarray, w: np.ndarray, cols, empty_is_bad: bool, problem: str) -> None:
         if empty_is_bad:
@@ -235,7 +228,8 @@ def _col(cols, c) -> int:
     return list(cols)[int(c)]
 
 
-_HEX = np.full(256, -1, np.int16)
+_POW10 = 10 ** np.arange(19, dtype=np.int64)
+_HEX = np.full(256, 255, np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
     _HEX[_c] = _i
 for _i, _c in enumerate(b"ABCDEF"):
@@ -247,27 +241,30 @@ def split(
 ) -> Fields:
     """Split a block of whole lines on ``sep`` (one byte); every non-empty line must have
     exactly ``len(names)`` fields (``sep_name`` names the separator in errors)."""
-    buf = np.frombuffer(block, np.uint8)
-    nl = np.flatnonzero(buf == 10)
+    buf = np.frombuffer(bytes(PAD) + block + bytes(PAD), np.uint8)
+    body = buf[PAD : PAD + len(block)]
+    nl = np.flatnonzero(body == 10)
     line_start = np.concatenate([[0], nl[:-1] + 1])
     line_end = nl.copy()
-    cr = (line_end > line_start) & (buf[np.maximum(line_end - 1, 0)] == 13)
+    cr = (line_end > line_start) & (body[np.maximum(line_end - 1, 0)] == 13)
     line_end[cr] -= 1
     line_no = first_line + np.arange(len(nl))
     keep = line_end > line_start
-    seps = np.flatnonzero(buf == sep[0])
-    count = np.bincount(np.searchsorted(nl, seps), minlength=len(nl))
+    seps = np.flatnonzero(body == sep[0])
     k = len(names)
-    wrong = np.flatnonzero(keep & (count != k - 1))
-    if len(wrong):
-        i = wrong[0]
-        shown = bytes(buf[line_start[i] : line_end[i]][:60]).decode("utf-8", "replace")
+    starts, ends = line_start[keep] + PAD, line_end[keep] + PAD
+    seps += PAD
+    inner = seps.reshape(-1, k - 1) if len(seps) == (k - 1) * len(starts) else None
+    # Sorted separators, k - 1 of them inside each non-empty line's bounds: exactly k fields each.
+    if inner is None or (k > 1 and not ((inner[:, 0] >= starts) & (inner[:, -1] < ends)).all()):
+        count = np.bincount(np.searchsorted(nl + PAD, seps), minlength=len(nl))
+        i = np.flatnonzero(keep & (count != k - 1))[0]
+        shown = bytes(body[line_start[i] : line_end[i]][:60]).decode("utf-8", "replace")
         sep_name = sep_name or {b"\t": "tab", b",": "comma"}.get(sep, repr(sep.decode()))
         raise DataFormatError(
             f"{source}, line {line_no[i]}: expected {k} {sep_name}-separated fields "
             f"({', '.join(names)}), found {count[i] + 1}: {shown!r}"
         )
-    inner = seps.reshape(-1, k - 1) if k > 1 else np.zeros((int(keep.sum()), 0), np.int64)
-    start = np.concatenate([line_start[keep, None], inner + 1], 1)
-    end = np.concatenate([inner, line_end[keep, None]], 1)
+    start = np.concatenate([starts[:, None], inner + 1], 1)
+    end = np.concatenate([inner, ends[:, None]], 1)
     return Fields(source, names, buf, start, end, line_no[keep])

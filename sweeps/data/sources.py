@@ -67,9 +67,9 @@ SOURCES = {
                _ratings("books"), _RATING_OPTIONS),
         Source("criteo-kaggle", ("ctr",), "Criteo Kaggle Display Advertising Challenge (train.txt)",
                ("https://go.criteo.net/criteo-research-kaggle-display-advertising-challenge-dataset.tar.gz",), (None,),
-               _criteo("kaggle"), ("table_size", "ids", "eval_rows")),
+               _criteo("kaggle"), ("table_size", "ids", "eval_rows", "workers")),
         Source("criteo-terabyte", ("ctr",), "Criteo Terabyte click logs (day_0 ... day_23)",
-               tuple(_TB.format(d) for d in range(24)), (None,) * 24, _criteo("terabyte"), ("table_size", "ids", "eval_rows")),
+               tuple(_TB.format(d) for d in range(24)), (None,) * 24, _criteo("terabyte"), ("table_size", "ids", "eval_rows", "workers")),
     )
 }
 SYNTHETIC = {"ctr": "ctr_world", "seq": "seq_world"}
