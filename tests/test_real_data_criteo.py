@@ -93,7 +93,7 @@ def test_the_downloaded_archive_gives_the_same_arrays(tmp_path, cache):
 def test_terabyte_days_in_order_and_the_last_day_split_in_half(tmp_path, cache):
     days = tmp_path / "days"
     days.mkdir()
-    day = lambda d, n: "".join(line(0, [str(d)] + [""] * 12, [""] * 26) for _ in range(n))  # noqa: E731
+    day = lambda d, n: "".join(line(0, [str(d)] + [""] * 12, [""] * 26) for _ in range(n))
     (days / "day_0").write_text(day(0, 3))
     with gzip.open(days / "day_1.gz", "wt") as f:
         f.write(day(1, 2))

@@ -17,9 +17,9 @@ Preparation, as the reference DLRM code does it:
   size; ``--table-size 20000000`` then reproduces DLRM's ``--max-ind-range``;
 * the standard day split: Kaggle's ``train.txt`` holds 7 days, cut (as DLRM does) into 7
   equal parts in file order, the first ``N % 7`` one line longer; days 1-6 are training,
-  day 7 is split in half: the first half (rounded up) test, the second validation. The
-  Terabyte set's last day file (``day_23``) is split the same way and every other day file
-  present is training, in day order.
+  day 7 is split in half: the first half (rounded up) test, the second validation. Of
+  the Terabyte day files present, the highest-numbered (``day_23`` in the full set) is
+  split the same way and the others are training, in day order.
 
 Unlike DLRM's default, the training rows are **not shuffled**: they stay in time order, so
 a data budget of N examples is the first N impressions (nested budgets, as on the
@@ -33,7 +33,7 @@ import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def parse_block(source: str, first_line: int, block: bytes, table_size: int):
 
 
 def _day_number(name: str) -> int | None:
-    m = _DAY.match(name[:-3] if name.endswith(".gz") else name)
+    m = _DAY.match(name.removesuffix(".gz"))
     return int(m.group(1)) if m else None
 
 

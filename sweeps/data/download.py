@@ -14,7 +14,7 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from sweeps.errors import InputError
 

@@ -156,7 +156,10 @@ def open_prepared(name: str, base: Path | None = None) -> Prepared:
     path = (base or root()) / check_name(name) / f"v{FORMAT}"
     if not (path / "COMPLETE").is_file() or not (path / "meta.json").is_file():
         raise NotPrepared(f"data set {name!r} is not prepared in {path.parent}")
-    meta = json.loads((path / "meta.json").read_text())
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+    except ValueError as e:
+        raise InputError(f"prepared data set {name!r} is damaged ({path / 'meta.json'}: {e}); prepare it again") from None
     if meta.get("format") != FORMAT:
         raise NotPrepared(f"data set {name!r} in {path} has format {meta.get('format')}, expected {FORMAT}")
     return Prepared(name, path, meta)

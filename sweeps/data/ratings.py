@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -22,7 +22,8 @@ import tarfile
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
