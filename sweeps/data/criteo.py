@@ -31,9 +31,9 @@ from __future__ import annotations
 import collections
 import multiprocessing
 import re
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from collections.abc import Callable, Iterator
 
 import numpy as np
 

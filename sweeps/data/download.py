@@ -13,8 +13,8 @@ import hashlib
 import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from sweeps.errors import InputError
 

@@ -33,8 +33,8 @@ stream trains, the next 10% validates, the last 10% tests.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 

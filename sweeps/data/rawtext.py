@@ -21,9 +21,9 @@ import gzip
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
-from collections.abc import Callable, Iterator
 
 import numpy as np
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -189,8 +189,7 @@ class RealCTR:
         return self.rows(*self._eval)
 
     def describe(self) -> str:
-        m = self.prepared.meta
-        return f"data: {self.prepared.name} ({m['source']}, prepared {m['prepared_at']}, options {m['options']})"
+        return describe(self.prepared)
 
 
 class RealSeq:
@@ -211,7 +210,8 @@ class RealSeq:
         """The first ``n`` users with at least ``min_len`` ratings, each keeping their most
         recent ``max_len`` ratings; right-padded like the synthetic world's ``SeqData``
         (no session starts and no oracle: those arrays are zero)."""
-        from sweeps.data.seq_world import SeqData  # imports JAX; `recscale data` does not need it
+        # seq_world imports JAX, which `recscale data` does not need
+        from sweeps.data.seq_world import SeqData
 
         chosen = np.flatnonzero(self.lengths >= min_len)[:n]
         if len(chosen) < n:
@@ -233,5 +233,10 @@ class RealSeq:
         return leave_one_out(self.users(n, max_len, min_len))
 
     def describe(self) -> str:
-        m = self.prepared.meta
-        return f"data: {self.prepared.name} ({m['source']}, prepared {m['prepared_at']}, options {m['options']})"
+        return describe(self.prepared)
+
+
+def describe(p: prepared.Prepared) -> str:
+    """What a trial's record says about the data it read (a trial id covers only the name)."""
+    m = p.meta
+    return f"data: {p.name} ({m['source']}, prepared {m['prepared_at']}, options {m['options']})"
