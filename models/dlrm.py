@@ -71,16 +71,32 @@ class Model(nnx.Module):
         li, lj = np.tril_indices(cfg.n_vectors, k=-1)
         self._li, self._lj = tuple(li.tolist()), tuple(lj.tolist())
 
+    # The sparse-update protocol (see sweeps/sparse_optim.py): the trainer gathers the rows
+    # itself (``row_ids`` then ``tables[i][ids]``), differentiates ``from_rows`` with
+    # respect to the gathered rows only and updates just those rows of each table.
+    # ``__call__`` is ``from_rows`` on the rows the tables look up.
+    SPARSE_TABLES = "tables"
+
+    def row_ids(self, ids: Mapping[str, jax.Array]) -> list[jax.Array]:
+        """Per table, the rows each example reads: [B] for one-hot fields, [B, L] for bags."""
+        return [ids[name] % rows for name, rows in zip(self.cfg.fields, self.cfg.rows)]
+
+    def _pool(self, rows: list[jax.Array]) -> list[jax.Array]:
+        return [e.sum(axis=1) if bag else e for e, bag in zip(rows, self.cfg.bags)]
+
     def embed(self, ids: Mapping[str, jax.Array]) -> list[jax.Array]:
-        out = []
-        for name, rows, bag, table in zip(self.cfg.fields, self.cfg.rows, self.cfg.bags, self.tables):
-            e = table(ids[name] % rows)
-            out.append(e.sum(axis=1) if bag else e)
-        return out
+        return self._pool([table(i) for table, i in zip(self.tables, self.row_ids(ids))])
+
+    def from_rows(self, inputs: Mapping, rows: list[jax.Array]) -> jax.Array:
+        """The logits given the looked-up rows of every table (``rows[i]``: ids shape + [dim])."""
+        return self._interact(inputs["dense"], self._pool(rows))
 
     def __call__(self, inputs: Mapping) -> jax.Array:
-        x_BxD = self.bottom(inputs["dense"])
-        z_BxVxD = jnp.stack([x_BxD, *self.embed(inputs["ids"])], axis=1)
+        return self._interact(inputs["dense"], self.embed(inputs["ids"]))
+
+    def _interact(self, dense: jax.Array, embedded: list[jax.Array]) -> jax.Array:
+        x_BxD = self.bottom(dense)
+        z_BxVxD = jnp.stack([x_BxD, *embedded], axis=1)
         dots_BxVxV = jnp.einsum("bvd,bwd->bvw", z_BxVxD, z_BxVxD)
         pairs_BxP = dots_BxVxV[:, np.array(self._li), np.array(self._lj)]
         return self.top(jnp.concatenate([x_BxD, pairs_BxP], axis=1))[:, 0]

@@ -80,6 +80,12 @@ class OptimConfig:
     eps: float = checked(1e-8)
     weight_decay: float = checked(0.0, non_negative)
     warmup_steps: int = checked(0, non_negative)
+    # How the embedding tables are updated: "dense" (by the optimiser above) or a sparse,
+    # row-wise rule (sweeps/sparse_optim.py). Part of a trial's identity only when set, so
+    # trials recorded before the field existed keep their ids.
+    embeddings: str = dataclasses.field(
+        default="dense", metadata={"check": optim_check("check_embeddings"), "identity": "when_set"}
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,10 +158,12 @@ def as_dict(obj: Any) -> dict:
 
 
 def identity_dict(obj: Any) -> dict:
-    """``as_dict`` without the fields that cannot change a trial's results."""
+    """``as_dict`` without the fields that cannot change a trial's results, nor the fields
+    added later (``identity: "when_set"``) while they keep their default."""
     d = as_dict(obj)
     for f in dataclasses.fields(obj):
-        if f.metadata.get("identity") is False:
+        ident = f.metadata.get("identity")
+        if ident is False or (ident == "when_set" and getattr(obj, f.name) == f.default):
             d.pop(f.name)
     return d
 
@@ -183,6 +191,6 @@ class TrialConfig:
 
     @property
     def trial_id(self) -> str:
-        ident = {**self.to_dict(), "train": identity_dict(self.train)}
+        ident = {**self.to_dict(), "optim": identity_dict(self.optim), "train": identity_dict(self.train)}
         canon = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:12]

@@ -21,6 +21,10 @@ OPTIMIZERS = {
     "adagrad": lambda c: optax.adagrad(1.0, eps=c.eps),
 }
 
+# How embedding tables are updated (sweeps/sparse_optim.py): "dense" leaves them to the
+# optimiser above; the others update only the rows a batch reads.
+EMBEDDING_UPDATES = ("dense", "sgd", "rowwise_adagrad", "lazy_adam")
+
 
 def _constant(t: np.ndarray, total: int) -> np.ndarray:
     return np.ones_like(t, dtype=np.float64)
@@ -55,6 +59,12 @@ def learning_rates(cfg: OptimConfig, steps: np.ndarray, total_steps: int) -> np.
 
 def check_name(name: str) -> str | None:
     return None if name in OPTIMIZERS else f"unknown optimiser {name!r}; expected one of {', '.join(OPTIMIZERS)}"
+
+
+def check_embeddings(name: str) -> str | None:
+    if name in EMBEDDING_UPDATES:
+        return None
+    return f"unknown embedding update {name!r}; expected one of {', '.join(EMBEDDING_UPDATES)}"
 
 
 def check_schedule(name: str) -> str | None:

@@ -20,7 +20,7 @@ import optax
 from flax import nnx
 
 import models
-from sweeps import checkpoint, metrics, optim
+from sweeps import checkpoint, metrics, optim, sparse_optim
 from sweeps.config import OptimConfig, TrialConfig
 from sweeps.data.ctr_world import Batch, CTRWorld
 
@@ -67,13 +67,8 @@ def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_siz
     return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size)
 
 
-@functools.lru_cache(maxsize=32)
-def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
-    """The init, train-chunk and predict functions for one model and batch shape.
-
-    ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
-    """
-    module = models.get(arch)
+def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.Core:
+    """Every parameter, tables included, updated by the optax optimiser ``optim.name``."""
     tx = optim.make(optim_cfg)
     graphdef, _ = nnx.split(nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0))))
 
@@ -82,31 +77,49 @@ def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_si
         return params, tx.init(params)
 
     def loss_fn(params, batch):
-        logits = nnx.merge(graphdef, params)(batch["inputs"])
-        return _bce(logits, batch["label"])
+        return loss(nnx.merge(graphdef, params)(batch["inputs"]), batch["label"])
 
-    def step(carry, xs):
+    def step(state, batch, lr):
+        params, opt_state = state
+        value, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        updates = jax.tree.map(lambda u: lr * u, updates)
+        return (optax.apply_updates(params, updates), opt_state), value
+
+    return sparse_optim.Core(init, step, lambda state: nnx.merge(graphdef, state[0]))
+
+
+def make_core(model_cfg, arch: str, optim_cfg: OptimConfig) -> sparse_optim.Core:
+    module = models.get(arch)
+    if optim_cfg.embeddings == "dense":
+        return dense_core(module, model_cfg, optim_cfg, _bce)
+    return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch)
+
+
+@functools.lru_cache(maxsize=32)
+def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
+    """The init, train-chunk and predict functions for one model and batch shape.
+
+    ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
+    """
+    core = make_core(model_cfg, arch, optim_cfg)
+
+    def step(state, xs):
         batch, active, lr = xs
+        return jax.lax.cond(active, lambda s: core.step(s, batch, lr), lambda s: (s, jnp.float32(0.0)), state)
 
-        def do(c):
-            params, opt_state = c
-            loss, grads = jax.value_and_grad(loss_fn)(params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            updates = jax.tree.map(lambda u: lr * u, updates)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
-
-    @jax.jit
-    def train_chunk(params, opt_state, batches, active, lrs):
-        (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), (batches, active, lrs))
-        return params, opt_state, losses
+    # The state is donated: XLA then updates the tables in place instead of copying every
+    # table (and its optimiser state) into fresh buffers on each call, a cost
+    # proportional to the rows that sparse updates exist to avoid.
+    @functools.partial(jax.jit, donate_argnums=0)
+    def train_chunk(state, batches, active, lrs):
+        return jax.lax.scan(step, state, (batches, active, lrs))
 
     @jax.jit
-    def predict(params, inputs):
-        return jax.nn.sigmoid(nnx.merge(graphdef, params)(inputs))
+    def predict(state, inputs):
+        return jax.nn.sigmoid(core.model(state)(inputs))
 
-    return init, CompileOnce(train_chunk), CompileOnce(predict)
+    return core.init, CompileOnce(train_chunk), CompileOnce(predict)
 
 
 def _chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):
@@ -132,12 +145,12 @@ def _padded(inputs: dict, n: int) -> dict:
     return jax.tree.map(lambda a: np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]), a.dtype)]), inputs)
 
 
-def evaluate(predict, params, eval_set: Batch) -> dict[str, float]:
+def evaluate(predict, state, eval_set: Batch) -> dict[str, float]:
     """Metrics on the eval set, in fixed-size batches (one compiled program for any size)."""
     parts = []
     for i in range(0, len(eval_set), EVAL_BATCH):
         part = eval_set.slice(i, i + EVAL_BATCH)
-        parts.append(np.asarray(predict(params, _padded(part.as_inputs(), EVAL_BATCH)))[: len(part)])
+        parts.append(np.asarray(predict(state, _padded(part.as_inputs(), EVAL_BATCH)))[: len(part)])
     q = np.concatenate(parts)
     return metrics.ctr_metrics(q.astype(np.float64), eval_set.label, eval_set.prob.astype(np.float64))
 
@@ -161,23 +174,23 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
     data = world.train(total_steps * bs)
     init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs)
     compiled_before = train_chunk.seconds + predict.seconds
-    params, opt_state = init(cfg.seed)
+    state = init(cfg.seed)
 
     curve: list[dict] = []
     marks = eval_steps(total_steps, cfg.train.eval_points, chunk)
     step, status, message, recent = 0, "finished", "", []
     resumed_from = 0
     if checkpoint_path is not None:
-        restored = checkpoint.load(checkpoint_path, cfg.trial_id, (params, opt_state))
+        restored = checkpoint.load(checkpoint_path, cfg.trial_id, state)
         if restored is not None:
-            step, (params, opt_state), header = restored
+            step, state, header = restored
             curve, recent, resumed_from = header["curve"], header["recent"], step
     every = cfg.train.checkpoint_every_steps
     t_train = time.perf_counter()
     while step < total_steps:
         batches, active = _chunk_arrays(data, step, chunk, bs, total_steps)
         lrs = optim.learning_rates(cfg.optim, np.arange(step, step + chunk), total_steps)
-        params, opt_state, losses = train_chunk(params, opt_state, batches, active, lrs)
+        state, losses = train_chunk(state, batches, active, lrs)
         losses = np.asarray(losses)[active]
         step += int(active.sum())
         recent.append(float(losses.mean()))
@@ -185,14 +198,14 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
             status, message = "diverged", f"non-finite training loss at step <= {step}"
             break
         if step in marks:
-            m = evaluate(predict, params, world.eval_set)
+            m = evaluate(predict, state, world.eval_set)
             curve.append({"step": step, "examples": step * bs, "train_loss": float(np.mean(recent)), **m})
             recent = []
             if not np.isfinite(m["ne"]) or not np.isfinite(m["logloss"]):
                 status, message = "diverged", f"non-finite evaluation at step {step}"
                 break
         if checkpoint_path is not None and every and step < total_steps and step // every > (step - chunk) // every:
-            checkpoint.save(checkpoint_path, cfg.trial_id, step, (params, opt_state), {"curve": curve, "recent": recent})
+            checkpoint.save(checkpoint_path, cfg.trial_id, step, state, {"curve": curve, "recent": recent})
     compile_s = train_chunk.seconds + predict.seconds - compiled_before
     train_s = time.perf_counter() - t_train - compile_s
     final = curve[-1] if curve and status == "finished" else {}

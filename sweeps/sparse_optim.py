@@ -1,0 +1,189 @@
+"""Sparse, row-wise embedding updates: a step costs O(batch x dim), not O(rows x dim).
+
+With a dense optimiser the gradient of an embedding table is a full ``rows x dim`` array
+(mostly zeros) and the optimiser reads and writes every element of the table and of its
+state on every step. Here the trainer gathers the rows a batch reads *outside* the
+differentiated function, differentiates with respect to those gathered rows only, sums
+the gradients of duplicate ids, and updates just those rows of the table and of its
+optimiser state with a scatter. The dense part of the model keeps the optax optimiser
+named by ``optim.name``.
+
+``optim.embeddings`` selects the rule for the tables:
+
+* ``dense`` (default): the tables are ordinary parameters of ``optim.name``;
+* ``sgd``: ``w[r] -= lr * g[r]``, the same numbers as dense SGD;
+* ``rowwise_adagrad``: one accumulator per row, ``G[r] += mean_d g[r,d]^2`` and
+  ``w[r] -= lr * g[r] / sqrt(G[r] + eps)`` (DLRM/FBGEMM practice: 1/dim of Adagrad's
+  state; starts at optax's 0.1, so with dim 1 it is exactly ``optax.adagrad``);
+* ``lazy_adam``: Adam moments kept per element but updated only for the rows a batch
+  reads (TensorFlow's LazyAdam, PyTorch's SparseAdam); bias correction counts global
+  steps. Where every row is read on every step it is exactly ``optax.adam``; elsewhere
+  unseen rows keep their moments instead of drifting on stale momentum. No weight decay
+  is applied to the tables.
+
+A model supports sparse updates by exposing the protocol of ``models.dlrm.Model``:
+``SPARSE_TABLES`` (the attribute holding a list of ``nnx.Embed``), ``row_ids(ids)`` (per
+table, the rows each example reads) and ``from_rows(inputs, rows)`` (the logits given the
+gathered rows). Any other model trains with ``embeddings: dense`` only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from sweeps import optim
+from sweeps.config import OptimConfig
+from sweeps.errors import SpecError
+
+ADAGRAD_INIT = 0.1  # optax.adagrad's initial accumulator, so dim 1 matches it exactly
+
+
+class Core(NamedTuple):
+    """What a trainer needs of one (model, optimiser): the state's life cycle, one step."""
+
+    init: Callable[[int], Any]  # seed -> training state
+    step: Callable[[Any, dict, jax.Array], tuple[Any, jax.Array]]  # (state, batch, lr) -> (state, loss)
+    model: Callable[[Any], nnx.Module]  # state -> the model, for evaluation
+
+
+class SparseState(NamedTuple):
+    rest: Any  # nnx.State of every parameter that is not a sparse table
+    tables: tuple[jax.Array, ...]  # in the model's table order
+    dense_opt: Any  # optax state of ``rest``
+    table_opt: tuple[Any, ...]  # per table, the row-wise optimiser state
+    count: jax.Array  # steps taken (Adam's bias correction)
+
+
+def supports(model: nnx.Module) -> bool:
+    return all(hasattr(model, a) for a in ("SPARSE_TABLES", "row_ids", "from_rows"))
+
+
+def unique_rows(idx: jax.Array, g: jax.Array, n_rows: int) -> tuple[jax.Array, jax.Array]:
+    """Distinct rows among ``idx`` and their summed gradients, padded to ``idx.size``.
+
+    Padding rows are ``n_rows`` (out of range: scatters with ``mode="drop"`` skip them)
+    with zero gradient. Costs a sort of the batch's ids, nothing proportional to the table.
+    """
+    flat = idx.reshape(-1)
+    rows, inv = jnp.unique(flat, size=flat.shape[0], fill_value=n_rows, return_inverse=True)
+    summed = jax.ops.segment_sum(g.reshape(flat.shape[0], -1), inv.reshape(-1), num_segments=flat.shape[0])
+    return rows, summed
+
+
+def _get(a: jax.Array, rows: jax.Array) -> jax.Array:
+    return a.at[rows].get(mode="fill", fill_value=0)
+
+
+def _sgd(cfg: OptimConfig):
+    def init(table):
+        return ()
+
+    def update(table, state, idx, g, lr, count):
+        # Duplicate ids need no merging: a scatter-add sums them, as the dense gradient does.
+        flat = idx.reshape(-1)
+        return table.at[flat].add(-lr * g.reshape(flat.shape[0], -1), mode="drop"), state
+
+    return init, update
+
+
+def _rowwise_adagrad(cfg: OptimConfig):
+    def init(table):
+        return jnp.full(table.shape[:1], ADAGRAD_INIT, table.dtype)
+
+    def update(table, acc, idx, g, lr, count):
+        rows, g = unique_rows(idx, g, table.shape[0])
+        a = _get(acc, rows) + jnp.mean(g * g, axis=-1)
+        scale = jnp.where(a > 0, jax.lax.rsqrt(a + cfg.eps), 0.0)
+        return table.at[rows].add(-lr * (g * scale[:, None]), mode="drop"), acc.at[rows].set(a, mode="drop")
+
+    return init, update
+
+
+def _lazy_adam(cfg: OptimConfig):
+    b1, b2 = cfg.b1, cfg.b2
+
+    def init(table):
+        return jnp.zeros_like(table), jnp.zeros_like(table)
+
+    def update(table, state, idx, g, lr, count):
+        m, v = state
+        rows, g = unique_rows(idx, g, table.shape[0])
+        # The same expressions, in the same order, as optax.scale_by_adam.
+        mu = (1 - b1) * g + b1 * _get(m, rows)
+        nu = (1 - b2) * (g**2) + b2 * _get(v, rows)
+        mu_hat = mu / (1 - b1**count).astype(mu.dtype)
+        nu_hat = nu / (1 - b2**count).astype(nu.dtype)
+        step = mu_hat / (jnp.sqrt(nu_hat) + cfg.eps)
+        table = table.at[rows].add(lr * -step, mode="drop")
+        return table, (m.at[rows].set(mu, mode="drop"), v.at[rows].set(nu, mode="drop"))
+
+    return init, update
+
+
+RULES = {"sgd": _sgd, "rowwise_adagrad": _rowwise_adagrad, "lazy_adam": _lazy_adam}
+
+
+def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str) -> Core:
+    """The training core that updates ``module.Model``'s tables row-wise by ``optim_cfg.embeddings``."""
+    abstract = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
+    if not supports(abstract):
+        raise SpecError(
+            "optim.embeddings",
+            f"{arch!r} does not support sparse embedding updates ({optim_cfg.embeddings!r}); use 'dense'",
+        )
+    attr = abstract.SPARSE_TABLES
+
+    def is_table(path, value) -> bool:
+        return path[0] == attr
+
+    graphdef, tables_like, _ = nnx.split(abstract, is_table, ...)
+    # Leaves of the tables' state come in nnx's key order; keep the model's table order.
+    paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(tables_like)[0]]
+    order = [p[1].key for p in paths]
+    treedef = jax.tree.structure(tables_like)
+    tx = optim.make(optim_cfg)
+    rule_init, rule_update = RULES[optim_cfg.embeddings](optim_cfg)
+
+    def tables_state(tables):
+        return jax.tree.unflatten(treedef, [tables[i] for i in order])
+
+    def split(model):
+        _, tab, rest = nnx.split(model, is_table, ...)
+        leaves = jax.tree.leaves(tab)
+        tables = [None] * len(leaves)
+        for i, leaf in zip(order, leaves):
+            tables[i] = leaf
+        return rest, tuple(tables)
+
+    def init(seed: int) -> SparseState:
+        rest, tables = split(module.Model(model_cfg, rngs=nnx.Rngs(seed)))
+        return SparseState(
+            rest, tables, tx.init(rest), tuple(rule_init(t) for t in tables), jnp.zeros((), jnp.int32)
+        )
+
+    def model_of(state: SparseState) -> nnx.Module:
+        return nnx.merge(graphdef, tables_state(state.tables), state.rest)
+
+    def step(state: SparseState, batch: dict, lr: jax.Array):
+        tabs = tables_state(state.tables)
+        idx = model_of(state).row_ids(batch["inputs"]["ids"])
+        gathered = [jnp.take(t, i, axis=0) for t, i in zip(state.tables, idx)]
+
+        def loss_fn(rest, rows):
+            # The tables enter only through ``rows``: nothing here has a table-sized gradient.
+            return loss(nnx.merge(graphdef, tabs, rest).from_rows(batch["inputs"], rows), batch["label"])
+
+        value, (g_rest, g_rows) = jax.value_and_grad(loss_fn, argnums=(0, 1))(state.rest, gathered)
+        updates, dense_opt = tx.update(g_rest, state.dense_opt, state.rest)
+        rest = optax.apply_updates(state.rest, jax.tree.map(lambda u: lr * u, updates))
+        count = state.count + 1
+        new = [rule_update(t, s, i, g, lr, count) for t, s, i, g in zip(state.tables, state.table_opt, idx, g_rows)]
+        tables, table_opt = tuple(t for t, _ in new), tuple(s for _, s in new)
+        return SparseState(rest, tables, dense_opt, table_opt, count), value
+
+    return Core(init, step, model_of)
