@@ -151,7 +151,8 @@ def conclusion(cmp: Comparison) -> str:
     gains = ", ".join(f"{a} {float(fitted[a].fit.gain_per_doubling(hi)):.3g}" for a in ranked)
     lines.append(f"- gain per doubling of {what} there: {gains}.")
     if not cmp.crossings:
-        lines.append(f"- the laws do not cross between {lo / EXTEND:.3g} and {hi * EXTEND:.3g} {what}.")
+        span = (min(f.x.min() for f in fitted.values()) / EXTEND, max(f.x.max() for f in fitted.values()) * EXTEND)
+        lines.append(f"- the laws do not cross between {span[0]:.3g} and {span[1]:.3g} {what}.")
     for c in cmp.crossings:
         where = "inside the range both reached" if c.observed else "an extrapolation beyond the trials"
         lines.append(f"- the laws cross at {c.x:.3g} {what} ({cmp.metric} {c.value:.4g}, {where}): "

@@ -59,8 +59,19 @@ def draw_law(ax: Axes, af: AxisFit, *, color: str = "C0", label: str = "", trial
     xs, ys = curve(af.fit, lo, hi)
     ax.plot(xs, ys, color=color, label=f"{prefix}fit {fit_label(af)}")
     if af.boot is not None:
-        bx, blo, bhi = band(af.boot, lo, hi)
-        ax.fill_between(bx, blo, bhi, color=color, alpha=0.18, lw=0, label=f"{prefix}{af.boot.level:.0%} band")
+        draw_band(ax, af.boot, lo, hi, np.concatenate([p.y, ys]), color=color, label=f"{prefix}{af.boot.level:.0%} band")
+
+
+def draw_band(ax: Axes, boot, lo: float, hi: float, reference: np.ndarray, *, color: str, label: str) -> None:
+    """The bootstrap band of a fit over [lo, hi], clipped to the span of ``reference`` (the
+    points and the curve) plus half that span each way: a poorly constrained fit has a band
+    orders of magnitude wide, which would otherwise flatten every point into one line."""
+    bx, blo, bhi = band(boot, lo, hi)
+    ref = np.asarray(reference, dtype=float)
+    ref = ref[np.isfinite(ref)]
+    pad = 0.5 * max(float(np.ptp(ref)), 1e-12)
+    bottom, top = ref.min() - pad, ref.max() + pad
+    ax.fill_between(bx, np.clip(blo, bottom, top), np.clip(bhi, bottom, top), color=color, alpha=0.18, lw=0, label=label)
 
 
 def _floor(ax: Axes, bayes_ne: float | None, metric: str) -> None:

@@ -11,8 +11,7 @@ from matplotlib.figure import Figure
 
 from analysis.compare import Comparison
 from analysis.compute import X_LABELS, Frontier, IsoFlop
-from analysis.fits import band
-from analysis.plots import metric_label
+from analysis.plots import draw_band, metric_label
 
 
 def draw_frontier(ax: Axes, fr: Frontier, *, color: str = "C0", label: str = "") -> None:
@@ -25,10 +24,10 @@ def draw_frontier(ax: Axes, fr: Frontier, *, color: str = "C0", label: str = "")
         return
     lo, hi = f.flops.min(), f.flops.max()
     xs = np.geomspace(lo, hi, 100)
-    ax.plot(xs, fr.fit.predict(xs), color=color, label=f"{name}: law (R²={fr.fit.r2:.3f})")
+    ys = fr.fit.predict(xs)
+    ax.plot(xs, ys, color=color, label=f"{name}: law (R²={fr.fit.r2:.3f})")
     if fr.boot is not None:
-        bx, blo, bhi = band(fr.boot, lo, hi)
-        ax.fill_between(bx, blo, bhi, color=color, alpha=0.18, lw=0, label=f"{name}: {fr.boot.level:.0%} band")
+        draw_band(ax, fr.boot, lo, hi, np.concatenate([f.values, ys]), color=color, label=f"{name}: {fr.boot.level:.0%} band")
 
 
 def frontier_figure(frontiers: Sequence[Frontier], *, title: str = "compute frontier") -> Figure:

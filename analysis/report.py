@@ -72,8 +72,8 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
 
     w.add(f"# recscale report: {', '.join(d.name for d in dirs)}\n")
     w.add(_overview(dirs, records, metric, floor))
-    for arch in archs:
-        _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1)
+    for i, arch in enumerate(archs):
+        _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1, i == 0)
     _fits_section(w, done, metric, floor, n_boot)
     _compute_section(w, done, metric, n_boot)
     if len(archs) > 1:
@@ -96,7 +96,7 @@ def _overview(dirs: list[Path], records: list[TrialRecord], metric: str, floor: 
 
 
 def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, floor: float | None,
-                   n_boot: int, several: bool) -> None:
+                   n_boot: int, several: bool, first: bool) -> None:
     w.add(f"## Seed table: {arch}\n")
     s = study.build_study(recs, metric=metric, n_resamples=max(n_boot, 20))
     for (kind, axis), why in s.skipped.items():
@@ -106,8 +106,9 @@ def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, 
         return
     w.add("Ours (x: examples for data, total parameters for parameter axes, training FLOPs for compute, "
           "each compute approach at its best size per budget):\n\n" + s.table.markdown())
-    w.add("Published (Ardalani et al. 2022, as the brief reports it; Meta data, so only the *form* compares):\n\n"
-          + study.published_markdown())
+    if first:
+        w.add("Published (Ardalani et al. 2022, as the brief reports it; Meta data, so only the *form* compares):\n\n"
+              + study.published_markdown())
     w.add("Form, row by row:\n\n" + study.comparison_markdown(study.compare_form(s.table)))
     w.add("Form, in words:\n\n" + study.form_summary(study.compare_form(s.table)) + "\n")
     w.add("### Per-axis laws and saturation verdicts\n\nSaturated: the fitted gain from doubling x at the "

@@ -59,6 +59,7 @@ def axis_records(axis: str, values: Iterable[float], *, alpha: float, beta: floa
     rng = np.random.default_rng(rng_seed)
     out = []
     for v in values:
+        v = v.item() if isinstance(v, np.generic) else v  # records are JSON: plain numbers only
         if axis == "data":
             params, examples = BASE_PARAMS, int(v)
             x = float(examples)
