@@ -19,7 +19,13 @@ from scaling import Bootstrap, ComputeFrontier, FitError, IsoFlopAnalysis, Power
 from scaling import isoflop_analysis
 from sweeps.store import TrialRecord
 
-X_LABELS = {"flops": "training FLOPs", "params": "parameters", "examples": "training examples"}
+X_LABELS = {"flops": "training FLOPs", "params": "parameters", "examples": "training examples",
+            "dense_params": "dense parameters", "embedding_params": "embedding parameters"}
+# The parameters an isoFLOP approach grows. In DLRM the embedding tables hold most of the
+# parameters, so a grid of MLP widths spans only a few percent of the total: against total
+# parameters its points bunch up and the parabola in ln N is ill-conditioned.
+APPROACH_PARAMS = {"mlp": "dense_params", "overarch": "dense_params", "horizontal": "embedding_params",
+                   "vertical": "embedding_params"}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -85,9 +91,16 @@ def best_by_approach(records: Iterable[TrialRecord], metric: str) -> dict[tuple[
     return {k: best_per_budget(v, metric) for k, v in compute_groups(records).items()}
 
 
+# Sizes per budget that the parabola sees, centred on the best observed size: a parabola in
+# ln N only describes the curve near its optimum, and a grid spanning 30x in width also
+# holds the flat, saturated end, which bends the fit concave ("no minimum").
+WINDOW = 5
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class IsoFlop:
-    """One isoFLOP study: per trial its size (in ``x_kind``), metric and nominal budget."""
+    """One isoFLOP study: per trial its size (in ``x_kind``), metric and nominal budget, and
+    whether the parabola of its budget used it (``used``, see ``WINDOW``)."""
 
     arch: str
     approach: str
@@ -96,6 +109,7 @@ class IsoFlop:
     sizes: np.ndarray
     values: np.ndarray
     budgets: np.ndarray
+    used: np.ndarray
     analysis: IsoFlopAnalysis
 
     @property
@@ -103,18 +117,42 @@ class IsoFlop:
         return f"{self.arch}:{self.approach}"
 
 
-def isoflops(records: Iterable[TrialRecord], *, metric: str, x: str = "params") -> tuple[list[IsoFlop], list[str]]:
-    """The isoFLOP study of every (architecture, approach), and the reasons any could not be made."""
+def window_mask(sizes: np.ndarray, values: np.ndarray, budgets: np.ndarray, *, higher: bool, window: int) -> np.ndarray:
+    """Per budget, the ``window`` distinct sizes around the one with the best mean metric
+    (shifted inwards at the edges of the grid); every point when ``window`` is 0."""
+    if window <= 0:
+        return np.ones(sizes.shape, dtype=bool)
+    keep = np.zeros(sizes.shape, dtype=bool)
+    for budget in np.unique(budgets):
+        at = budgets == budget
+        grid = np.unique(sizes[at])
+        means = np.array([values[at & (sizes == s)].mean() for s in grid])
+        best = int(np.argmax(means) if higher else np.argmin(means))
+        lo = min(max(0, best - window // 2), max(0, grid.size - window))
+        keep |= at & np.isin(sizes, grid[lo:lo + window])
+    return keep
+
+
+def isoflops(records: Iterable[TrialRecord], *, metric: str, x: str = "auto",
+             window: int = WINDOW) -> tuple[list[IsoFlop], list[str]]:
+    """The isoFLOP study of every (architecture, approach), and the reasons any could not be made.
+
+    Model size is measured in ``x``; ``auto`` takes the parameters the approach grows
+    (``APPROACH_PARAMS``: dense for MLP and over-arch, embedding for the embedding axes,
+    total otherwise). Each budget's parabola is fitted to ``window`` sizes around its best."""
     out, notes = [], []
+    higher = higher_is_better(metric)
     for (arch, approach), recs in compute_groups(records).items():
         recs = [r for r in recs if metric in r.final_metrics]
-        sizes = np.array([X_VALUES[x](r, approach) for r in recs], dtype=float)
+        kind = APPROACH_PARAMS.get(approach, "params") if x == "auto" else x
+        sizes = np.array([X_VALUES[kind](r, approach) for r in recs], dtype=float)
         values = np.array([r.final_metrics[metric] for r in recs], dtype=float)
         budgets = np.array([float(r.axes["compute"]) for r in recs])
+        used = window_mask(sizes, values, budgets, higher=higher, window=window)
         try:
-            analysis = isoflop_analysis(sizes, values, budgets, higher_is_better=higher_is_better(metric))
+            analysis = isoflop_analysis(sizes[used], values[used], budgets[used], higher_is_better=higher)
         except FitError as e:
             notes.append(f"{arch}:{approach}: {e}")
             continue
-        out.append(IsoFlop(arch, approach, metric, x, sizes, values, budgets, analysis))
+        out.append(IsoFlop(arch, approach, metric, kind, sizes, values, budgets, used, analysis))
     return out, notes

@@ -56,10 +56,13 @@ def isoflop_figure(study: IsoFlop, *, title: str = "") -> Figure:
         mask = study.budgets == budget
         color = f"C{i % 10}"
         left.scatter(study.sizes[mask], study.values[mask], s=14, color=color, alpha=0.6)
+        left.scatter(study.sizes[mask & ~study.used], study.values[mask & ~study.used], s=30, facecolors="none",
+                     edgecolors=color)  # hollow rings: outside the window its parabola was fitted to
         p = by_budget.get(float(budget))
         if p is None:
             continue
-        s = np.linspace(np.log(study.sizes[mask].min()), np.log(study.sizes[mask].max()), 100)
+        fitted = study.sizes[mask & study.used]
+        s = np.linspace(np.log(fitted.min()), np.log(fitted.max()), 100)
         c0, c1, c2 = p.coefficients
         left.plot(np.exp(s), c0 + c1 * s + c2 * s**2, color=color, label=f"C = {budget:.2g}")
         left.plot([p.n_opt], [p.value_opt], marker="*" if p.interior else "x", ms=11, color=color, ls="none")

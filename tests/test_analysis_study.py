@@ -134,3 +134,15 @@ def test_common_metric_prefers_ne_and_refuses_disjoint_metrics():
     hr = synthetic.axis_records("horizontal", [1, 2], alpha=0.3, beta=0.5, gamma=0.1, arch="hstu", metric="hr@10", seeds=(0,))
     with pytest.raises(FitError, match="share no metric"):
         compare.common_metric(recs + hr)
+
+
+def test_isoflop_window_keeps_the_sizes_around_each_budgets_best():
+    sizes = np.array([1, 2, 4, 8, 16, 32] * 2, dtype=float)
+    budgets = np.repeat([1e9, 1e10], 6)
+    values = np.array([0.9, 0.8, 0.85, 0.9, 0.95, 0.99, 0.99, 0.95, 0.9, 0.85, 0.8, 0.7])
+    keep = compute.window_mask(sizes, values, budgets, higher=False, window=5)
+    assert sizes[keep & (budgets == 1e9)].tolist() == [1, 2, 4, 8, 16]  # best at 2: shifted in from the edge
+    assert sizes[keep & (budgets == 1e10)].tolist() == [2, 4, 8, 16, 32]
+    assert compute.window_mask(sizes, values, budgets, higher=False, window=0).all()
+    higher = compute.window_mask(sizes, values, budgets, higher=True, window=3)
+    assert sizes[higher & (budgets == 1e9)].tolist() == [8, 16, 32]  # higher is better: the best is 0.99 at 32
