@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test install clean-runs
+.PHONY: quickstart test install clean-runs notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ quickstart: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_notebooks.py
 
 clean-runs:
 	rm -rf runs
