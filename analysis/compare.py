@@ -139,6 +139,14 @@ def conclusion(cmp: Comparison) -> str:
         lines.append("- only one architecture in the records; nothing to compare.")
         return "\n".join(lines)
     if len(fitted) < 2:
+        # No pair of laws: compare what the trials reached, up to the x every architecture reached.
+        upto = min(f.x.max() for f in cmp.frontiers.values())
+        best = {a: f.frontier.values[f.frontier.flops <= upto] for a, f in cmp.frontiers.items()}
+        seen = {a: float(v[-1]) for a, v in best.items() if v.size}
+        ranked = sorted(seen, key=seen.get, reverse=higher_is_better(cmp.metric))
+        if ranked:
+            values = ", ".join(f"{a} {seen[a]:.4g}" for a in ranked)
+            lines.append(f"- observed, the best trial at or below {upto:.3g} {what}: {values}: {ranked[0]} is ahead.")
         return "\n".join(lines)
     lo = max(f.x.min() for f in fitted.values())
     hi = min(f.x.max() for f in fitted.values())

@@ -146,3 +146,13 @@ def test_isoflop_window_keeps_the_sizes_around_each_budgets_best():
     assert compute.window_mask(sizes, values, budgets, higher=False, window=0).all()
     higher = compute.window_mask(sizes, values, budgets, higher=True, window=3)
     assert sizes[higher & (budgets == 1e9)].tolist() == [8, 16, 32]  # higher is better: the best is 0.99 at 32
+
+
+def test_without_laws_the_conclusion_compares_the_best_trials():
+    recs = (synthetic.axis_records("mlp", [1, 2, 4], alpha=0.3, beta=0.5, gamma=0.60, arch="a", seeds=(0,))
+            + synthetic.axis_records("mlp", [1, 2, 4, 8], alpha=0.3, beta=0.5, gamma=0.50, arch="b", seeds=(0,)))
+    cmp = compare.compare(recs, x="params", n_boot=0)
+    assert cmp.frontiers["a"].fit is None and cmp.frontiers["b"].fit is not None  # a: 3 points, too few for a law
+    best_b_at_4000 = 0.5 * 4000**-0.3 + 0.50
+    assert f"at or below 4e+03 parameters: b {best_b_at_4000:.4g}" in compare.conclusion(cmp)
+    assert compare.conclusion(cmp).endswith("b is ahead.")
