@@ -1,4 +1,7 @@
-"""Executors run independent trials and hand their records back to the caller.
+"""Executors run independent units of work and hand their results back to the caller.
+
+A unit is a pack of trials (``sweeps.packed``; a lone trial is a pack of one) and its
+result the list of their records; ``on_start`` is called with a unit when it starts.
 
 Whichever executor runs a trial, only the caller writes to the result store, so the
 store stays the single source of truth (a Ray worker on another host needs no access
@@ -22,18 +25,20 @@ from typing import Callable, Iterable, Iterator
 from sweeps.spec import PlannedTrial
 from sweeps.store import TrialRecord
 
-RunTrial = Callable[[PlannedTrial], TrialRecord]
-OnStart = Callable[[PlannedTrial], None]
+Unit = tuple[PlannedTrial, ...]
+RunTrial = Callable[[Unit], list[TrialRecord]]
+OnStart = Callable[[Unit], None]
 
 
-def _ignore(trial: PlannedTrial) -> None:
+def _ignore(unit: Unit) -> None:
     pass
 
 
 class InProcess:
     name = "in-process"
+    workers = 1
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
         for t in trials:
             on_start(t)
             yield t, fn(t)
@@ -51,7 +56,7 @@ class ProcessPool:
         self.workers = workers
         self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
         futures = {self._pool.submit(fn, t): t for t in trials}
         queue = list(futures.values())  # the pool takes tasks in submission order
         for t in queue[: self.workers]:
@@ -67,8 +72,8 @@ class ProcessPool:
         self._pool.shutdown(cancel_futures=True)
 
 
-def _call(fn: RunTrial, trial: PlannedTrial) -> TrialRecord:
-    return fn(trial)
+def _call(fn: RunTrial, unit: Unit) -> list[TrialRecord]:
+    return fn(unit)
 
 
 class RayExecutor:
@@ -81,6 +86,7 @@ class RayExecutor:
             raise RuntimeError("the Ray executor needs the cluster extra: pip install 'recscale[cluster]'") from e
         self._ray = ray
         self._owns = not ray.is_initialized()
+        self._num_cpus = num_cpus
         if self._owns:
             ray.init(
                 address=address,
@@ -90,7 +96,12 @@ class RayExecutor:
                 runtime_env=runtime_env,
             )
 
-    def run(self, fn: RunTrial, trials: Iterable[PlannedTrial], on_start: OnStart = _ignore) -> Iterator[tuple[PlannedTrial, TrialRecord]]:
+    @property
+    def workers(self) -> int:
+        """Trials the cluster runs at once (one CPU each), for splitting packs among them."""
+        return self._num_cpus or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
+
+    def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
         remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
         refs = {remote.remote(fn, t): t for t in trials}
         for t in refs.values():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import checkpoint, executors, recipes, spec as spec_mod, store, tasks, tracking
+from sweeps import checkpoint, executors, packed, recipes, spec as spec_mod, store, tasks, tracking
 from sweeps.progress import Progress
 from sweeps.spec import PlannedTrial, SweepSpec
 
@@ -91,6 +91,18 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     )
 
 
+def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str | None = None) -> list[store.TrialRecord]:
+    """Records of a pack of trials (``packed.group``), trained together in one program when
+    there are several; each record as ``run_trial`` makes it, the wall time split evenly."""
+    if len(trials) == 1:
+        return [run_trial(trials[0], sweep, checkpoint_dir)]
+    t0 = time.perf_counter()
+    with packed.packing([t.config for t in trials]):
+        records = [run_trial(t, sweep, checkpoint_dir) for t in trials]
+    wall = (time.perf_counter() - t0) / len(trials)
+    return [dataclasses.replace(r, wall_time_s=wall) for r in records]
+
+
 class _LogStream:
     """Adapts a line callback to the stream that ``Progress`` writes to."""
 
@@ -117,18 +129,24 @@ def run(
     wandb: tracking.WandbConfig | None = None,
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
+    pack: bool | None = None,
 ) -> SweepSummary:
     """Run every trial of ``spec`` that has no record in ``sweep_dir`` yet.
 
     A trial that raises is recorded as ``failed`` with its traceback and retried up to
     ``retries`` times; a diverged trial is final. Killing the sweep loses at most the
     trials in flight: a re-run skips every recorded trial. ``wandb`` (default: the
-    spec's ``logging.wandb``) mirrors each record to wandb.
+    spec's ``logging.wandb``) mirrors each record to wandb. With ``pack``, trials that
+    differ only in seed and learning-rate schedule train together (``sweeps.packed``);
+    the default packs on accelerators only, as on a CPU a vmapped step costs about as
+    much as the steps it stacks (benchmarks/bench_packed.py).
     """
     sweep_dir = Path(sweep_dir)
     progress = progress or Progress(_LogStream(log) if log else sys.stdout, live=False if log else None)
     log = progress.message
     executor = executor or executors.InProcess()
+    if pack is None:
+        pack = packed.worthwhile()
     wandb = wandb if wandb is not None else spec.wandb
     planned = spec_mod.expand(spec)
     store.write_atomic(sweep_dir / "spec.yaml", spec_mod.dump(spec))
@@ -141,15 +159,19 @@ def run(
     retried = 0
     progress.begin(len(pending))
 
-    def started(trial: PlannedTrial) -> None:
-        store.mark_running(sweep_dir, trial.trial_id)
-        progress.started(trial)
+    def started(unit: tuple[PlannedTrial, ...]) -> None:
+        for trial in unit:
+            store.mark_running(sweep_dir, trial.trial_id)
+            progress.started(trial)
 
     try:
         while pending:
             again = []
-            fn = functools.partial(run_trial, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
-            for trial, record in executor.run(fn, pending, on_start=started):
+            fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
+            units = packed.group(pending, workers=getattr(executor, "workers", 1)) if pack else [(t,) for t in pending]
+            for trial, record in (
+                (t, r) for unit, records in executor.run(fn, units, on_start=started) for t, r in zip(unit, records)
+            ):
                 attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
                 if record.status == "failed" and attempts[trial.trial_id] <= retries:
                     retried += 1

@@ -7,6 +7,7 @@ compilation.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import functools
 import math
@@ -25,6 +26,9 @@ from sweeps.config import OptimConfig, TrialConfig
 from sweeps.data.ctr_world import Batch, CTRWorld
 
 EVAL_BATCH = 8192
+# The pack of trials being trained together (sweeps/packed.py), if any: ``train`` hands a
+# trial of the pack to it instead of training the trial alone.
+PACK: contextvars.ContextVar = contextvars.ContextVar("recscale_pack", default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +100,20 @@ def make_core(model_cfg, arch: str, optim_cfg: OptimConfig) -> sparse_optim.Core
     return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch)
 
 
+def scan_chunk(core: sparse_optim.Core):
+    """``(state, batches, active, lrs) -> (state, losses)``: a scan of steps; inactive
+    (padding) steps leave the state as it is."""
+
+    def step(state, xs):
+        batch, active, lr = xs
+        return jax.lax.cond(active, lambda s: core.step(s, batch, lr), lambda s: (s, jnp.float32(0.0)), state)
+
+    def train_chunk(state, batches, active, lrs):
+        return jax.lax.scan(step, state, (batches, active, lrs))
+
+    return train_chunk
+
+
 @functools.lru_cache(maxsize=32)
 def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
     """The init, train-chunk and predict functions for one model and batch shape.
@@ -103,17 +121,10 @@ def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_si
     ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
     """
     core = make_core(model_cfg, arch, optim_cfg)
-
-    def step(state, xs):
-        batch, active, lr = xs
-        return jax.lax.cond(active, lambda s: core.step(s, batch, lr), lambda s: (s, jnp.float32(0.0)), state)
-
     # The state is donated: XLA then updates the tables in place instead of copying every
     # table (and its optimiser state) into fresh buffers on each call, a cost
     # proportional to the rows that sparse updates exist to avoid.
-    @functools.partial(jax.jit, donate_argnums=0)
-    def train_chunk(state, batches, active, lrs):
-        return jax.lax.scan(step, state, (batches, active, lrs))
+    train_chunk = jax.jit(scan_chunk(core), donate_argnums=0)
 
     @jax.jit
     def predict(state, inputs):
@@ -145,14 +156,22 @@ def _padded(inputs: dict, n: int) -> dict:
     return jax.tree.map(lambda a: np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]), a.dtype)]), inputs)
 
 
-def evaluate(predict, state, eval_set: Batch) -> dict[str, float]:
-    """Metrics on the eval set, in fixed-size batches (one compiled program for any size)."""
+def predictions(predict, state, eval_set: Batch) -> np.ndarray:
+    """Click probabilities for the eval set in fixed-size batches (one compiled program for
+    any size): [N], or [K, N] from a pack's predict."""
     parts = []
     for i in range(0, len(eval_set), EVAL_BATCH):
         part = eval_set.slice(i, i + EVAL_BATCH)
-        parts.append(np.asarray(predict(state, _padded(part.as_inputs(), EVAL_BATCH)))[: len(part)])
-    q = np.concatenate(parts)
+        parts.append(np.asarray(predict(state, _padded(part.as_inputs(), EVAL_BATCH)))[..., : len(part)])
+    return np.concatenate(parts, axis=-1)
+
+
+def scores(q: np.ndarray, eval_set: Batch) -> dict[str, float]:
     return metrics.ctr_metrics(q.astype(np.float64), eval_set.label, eval_set.prob.astype(np.float64))
+
+
+def evaluate(predict, state, eval_set: Batch) -> dict[str, float]:
+    return scores(predictions(predict, state, eval_set), eval_set)
 
 
 def eval_steps(total_steps: int, points: int, chunk: int) -> list[int]:
@@ -167,8 +186,12 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
     """Train ``model_cfg`` (an ``models.<arch>.Config``) as ``cfg`` says; NaN/inf ends it as diverged.
 
     With ``checkpoint_path``, the state is saved every ``train.checkpoint_every_steps``
-    steps and a checkpoint of the same trial found there is resumed from.
+    steps and a checkpoint of the same trial found there is resumed from. Inside
+    ``packed.packing(...)``, a trial of the pack is trained together with the others.
     """
+    pack = PACK.get()
+    if pack is not None and pack.takes(cfg):
+        return pack.result(cfg, model_cfg, world)
     bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
