@@ -95,6 +95,15 @@ class TrainConfig:
     chunk_steps: int = checked(32)
     # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.
     checkpoint_every_steps: int = dataclasses.field(default=2048, metadata={"check": non_negative, "identity": False})
+    # How tables and batches are laid out over the devices (sweeps/sharding.py): none, row
+    # or table. A placement, not a different trial: numbers agree to float rounding.
+    sharding: str = dataclasses.field(default="none", metadata={"check": lambda v: _sharding_check(v), "identity": False})
+
+
+def _sharding_check(mode: str) -> str | None:
+    from sweeps import sharding
+
+    return sharding.check(mode)
 
 
 def _check_value(value: Any, tp: Any, field: str) -> Any:

@@ -51,7 +51,7 @@ def worthwhile() -> bool:
 
 def pack_key(cfg: TrialConfig):
     """Trials with equal keys can share one program; None for a trial that trains alone."""
-    if recipes.get(cfg.arch).TASK != "ctr":
+    if recipes.get(cfg.arch).TASK != "ctr" or cfg.train.sharding != "none":
         return None
     steps = max(1, cfg.data.examples // cfg.train.batch_size)
     every = cfg.train.checkpoint_every_steps

@@ -53,10 +53,37 @@ class Core(NamedTuple):
 
 class SparseState(NamedTuple):
     rest: Any  # nnx.State of every parameter that is not a sparse table
-    tables: tuple[jax.Array, ...]  # in the model's table order
+    tables: tuple[jax.Array, ...]  # the stored arrays (see ``Layout``)
     dense_opt: Any  # optax state of ``rest``
     table_opt: tuple[Any, ...]  # per table, the row-wise optimiser state
     count: jax.Array  # steps taken (Adam's bias correction)
+
+
+class Layout(NamedTuple):
+    """Where each of the model's tables is stored: ``where[i] = (array, row offset)``.
+
+    ``separate``: one array per table. ``fused``: every table in one array, grouped in
+    ``n`` equal blocks of whole tables, so that sharding its rows over ``n`` devices puts
+    whole tables on each device (table-wise sharding); a sparse update of a fused array
+    is one scatter for all tables.
+    """
+
+    rows: tuple[int, ...]  # rows of each stored array
+    where: tuple[tuple[int, int], ...]
+
+    @staticmethod
+    def separate(rows: tuple[int, ...]) -> "Layout":
+        return Layout(tuple(rows), tuple((i, 0) for i in range(len(rows))))
+
+    @staticmethod
+    def fused(rows: tuple[int, ...], n: int) -> "Layout":
+        # Greedy: largest table first, onto the least-loaded block; blocks padded to the fullest.
+        load, place = [0] * n, {}
+        for i in sorted(range(len(rows)), key=lambda i: -rows[i]):
+            k = min(range(n), key=lambda k: load[k])
+            place[i], load[k] = (k, load[k]), load[k] + rows[i]
+        block = max(load)
+        return Layout((n * block,), tuple((0, k * block + off) for k, off in (place[i] for i in range(len(rows)))))
 
 
 def supports(model: nnx.Module) -> bool:
@@ -128,8 +155,11 @@ def _lazy_adam(cfg: OptimConfig):
 RULES = {"sgd": _sgd, "rowwise_adagrad": _rowwise_adagrad, "lazy_adam": _lazy_adam}
 
 
-def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str) -> Core:
-    """The training core that updates ``module.Model``'s tables row-wise by ``optim_cfg.embeddings``."""
+def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str, fuse: int = 0) -> Core:
+    """The training core that updates ``module.Model``'s tables row-wise by ``optim_cfg.embeddings``.
+
+    ``fuse`` > 0 stores the tables fused in ``fuse`` blocks (``Layout.fused``).
+    """
     abstract = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
     if not supports(abstract):
         raise SpecError(
@@ -149,21 +179,33 @@ def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str) 
     tx = optim.make(optim_cfg)
     rule_init, rule_update = RULES[optim_cfg.embeddings](optim_cfg)
 
-    def tables_state(tables):
+    table_rows = [leaf.shape[0] for leaf in jax.tree.leaves(tables_like)]
+    rows = [table_rows[order.index(i)] for i in range(len(order))]
+    layout = Layout.fused(tuple(rows), fuse) if fuse else Layout.separate(tuple(rows))
+
+    def per_table(arrays) -> list[jax.Array]:
+        return [arrays[a][o : o + r] if fuse else arrays[a] for (a, o), r in zip(layout.where, rows)]
+
+    def tables_state(arrays):
+        tables = per_table(arrays)
         return jax.tree.unflatten(treedef, [tables[i] for i in order])
 
     def split(model):
         _, tab, rest = nnx.split(model, is_table, ...)
-        leaves = jax.tree.leaves(tab)
-        tables = [None] * len(leaves)
-        for i, leaf in zip(order, leaves):
+        tables = [None] * len(order)
+        for i, leaf in zip(order, jax.tree.leaves(tab)):
             tables[i] = leaf
-        return rest, tuple(tables)
+        if not fuse:
+            return rest, tuple(tables)
+        fused = jnp.zeros((layout.rows[0], tables[0].shape[1]), tables[0].dtype)
+        for (_, o), t in zip(layout.where, tables):
+            fused = fused.at[o : o + t.shape[0]].set(t)
+        return rest, (fused,)
 
     def init(seed: int) -> SparseState:
-        rest, tables = split(module.Model(model_cfg, rngs=nnx.Rngs(seed)))
+        rest, arrays = split(module.Model(model_cfg, rngs=nnx.Rngs(seed)))
         return SparseState(
-            rest, tables, tx.init(rest), tuple(rule_init(t) for t in tables), jnp.zeros((), jnp.int32)
+            rest, arrays, tx.init(rest), tuple(rule_init(t) for t in arrays), jnp.zeros((), jnp.int32)
         )
 
     def model_of(state: SparseState) -> nnx.Module:
@@ -172,7 +214,9 @@ def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str) 
     def step(state: SparseState, batch: dict, lr: jax.Array):
         tabs = tables_state(state.tables)
         idx = model_of(state).row_ids(batch["inputs"]["ids"])
-        gathered = [jnp.take(t, i, axis=0) for t, i in zip(state.tables, idx)]
+        # ids in the stored arrays' rows (a fused array holds every table at its offset)
+        idx = [i + o if o else i for i, (_, o) in zip(idx, layout.where)]
+        gathered = [jnp.take(state.tables[a], i, axis=0) for i, (a, _) in zip(idx, layout.where)]
 
         def loss_fn(rest, rows):
             # The tables enter only through ``rows``: nothing here has a table-sized gradient.
@@ -182,8 +226,12 @@ def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str) 
         updates, dense_opt = tx.update(g_rest, state.dense_opt, state.rest)
         rest = optax.apply_updates(state.rest, jax.tree.map(lambda u: lr * u, updates))
         count = state.count + 1
-        new = [rule_update(t, s, i, g, lr, count) for t, s, i, g in zip(state.tables, state.table_opt, idx, g_rows)]
-        tables, table_opt = tuple(t for t, _ in new), tuple(s for _, s in new)
-        return SparseState(rest, tables, dense_opt, table_opt, count), value
+        tables, table_opt = list(state.tables), list(state.table_opt)
+        for a in range(len(layout.rows)):
+            mine = [k for k, (b, _) in enumerate(layout.where) if b == a]
+            ids = jnp.concatenate([idx[k].reshape(-1) for k in mine])
+            g = jnp.concatenate([g_rows[k].reshape(-1, g_rows[k].shape[-1]) for k in mine])
+            tables[a], table_opt[a] = rule_update(tables[a], table_opt[a], ids, g, lr, count)
+        return SparseState(rest, tuple(tables), dense_opt, tuple(table_opt), count), value
 
     return Core(init, step, model_of)

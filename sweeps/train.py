@@ -21,7 +21,7 @@ import optax
 from flax import nnx
 
 import models
-from sweeps import checkpoint, metrics, optim, sparse_optim
+from sweeps import checkpoint, metrics, optim, sharding, sparse_optim
 from sweeps.config import OptimConfig, TrialConfig
 from sweeps.data.ctr_world import Batch, CTRWorld
 
@@ -67,8 +67,8 @@ def program_optim_key(cfg: OptimConfig) -> OptimConfig:
     return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
 
 
-def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
-    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size)
+def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding: str = "none"):
+    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size, sharding)
 
 
 def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.Core:
@@ -93,11 +93,12 @@ def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.
     return sparse_optim.Core(init, step, lambda state: nnx.merge(graphdef, state[0]))
 
 
-def make_core(model_cfg, arch: str, optim_cfg: OptimConfig) -> sparse_optim.Core:
+def make_core(model_cfg, arch: str, optim_cfg: OptimConfig, sharding_mode: str = "none") -> sparse_optim.Core:
     module = models.get(arch)
+    fuse = sharding.fuse_blocks(sharding_mode, optim_cfg.embeddings)
     if optim_cfg.embeddings == "dense":
         return dense_core(module, model_cfg, optim_cfg, _bce)
-    return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch)
+    return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch, fuse=fuse)
 
 
 def scan_chunk(core: sparse_optim.Core):
@@ -115,22 +116,32 @@ def scan_chunk(core: sparse_optim.Core):
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int):
+def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding_mode: str = "none"):
     """The init, train-chunk and predict functions for one model and batch shape.
 
     ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
+    With ``sharding_mode`` other than none, the state and batches are placed on the mesh
+    (``sweeps/sharding.py``) and the programs are compiled for that placement.
     """
-    core = make_core(model_cfg, arch, optim_cfg)
-    # The state is donated: XLA then updates the tables in place instead of copying every
-    # table (and its optimiser state) into fresh buffers on each call, a cost
-    # proportional to the rows that sparse updates exist to avoid.
-    train_chunk = jax.jit(scan_chunk(core), donate_argnums=0)
+    core = make_core(model_cfg, arch, optim_cfg, sharding_mode)
 
-    @jax.jit
     def predict(state, inputs):
         return jax.nn.sigmoid(core.model(state)(inputs))
 
-    return core.init, CompileOnce(train_chunk), CompileOnce(predict)
+    # The state is donated: XLA then updates the tables in place instead of copying every
+    # table (and its optimiser state) into fresh buffers on each call, a cost
+    # proportional to the rows that sparse updates exist to avoid.
+    if sharding_mode == "none":
+        chunk_fn = jax.jit(scan_chunk(core), donate_argnums=0)
+        return core.init, CompileOnce(chunk_fn), CompileOnce(jax.jit(predict))
+    place = sharding.placement(jax.eval_shape(lambda: core.init(0)), batch_size)
+    rep = place.replicated
+    chunk_fn = jax.jit(
+        scan_chunk(core), donate_argnums=0,
+        in_shardings=(place.state, place.batches, rep, rep), out_shardings=(place.state, rep),
+    )
+    predict_fn = jax.jit(predict, in_shardings=(place.state, place.inputs), out_shardings=rep)
+    return lambda seed: jax.device_put(core.init(seed), place.state), CompileOnce(chunk_fn), CompileOnce(predict_fn)
 
 
 def _chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):
@@ -195,7 +206,7 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
     bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
-    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs)
+    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs, cfg.train.sharding)
     compiled_before = train_chunk.seconds + predict.seconds
     state = init(cfg.seed)
 
