@@ -1,0 +1,101 @@
+"""HSTU and SASRec training throughput (sequences/s, positions/s) and MFU.
+
+Run: python benchmarks/bench_seq.py [--configs quick ml1m] [--steps 8]
+
+Each model trains through the retrieval trainer's compiled chunk program
+(``sweeps.train_seq``: sampled softmax over ``n_negatives`` uniform negatives at every
+position, AdamW) on full-length random histories, timed after compilation, best of
+``--repeats``. Configs:
+
+* ``quick``: the ``hstu_quick`` spec's base (d 32, 2 blocks, 2 heads, 50 positions,
+  batch 128, 128 negatives) over 2000 items;
+* ``ml1m``: the reference ML-1M shape (d 50, 2 blocks, 1 head, 200 positions, batch
+  128, 128 negatives, 3706 items).
+
+Training FLOPs per sequence: 3 x (the model's analytic forward FLOPs at full length +
+the sampled-softmax scores, 2 d L (negatives + 1)). MFU is over the best 2048^2 float32
+matmul rate measured in the same run. Other processes on the machine distort the
+figures: compare within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import numpy as np
+
+import models
+from bench_dlrm import matmul_peak
+from sweeps import recipes, train_seq
+
+CONFIGS = {
+    "quick": dict(spec=dict(d_model=32, n_blocks=2, n_heads=2, max_len=50), n_items=2000, batch=128, negatives=128),
+    "ml1m": dict(spec=dict(d_model=50, n_blocks=2, n_heads=1, max_len=200), n_items=3706, batch=128, negatives=128),
+}
+
+
+def seq_pass(arch: str, conf: dict, steps: int):
+    """A function timing one chunk of ``steps`` training steps: seconds per step."""
+    recipe = recipes.get(arch)
+    model_cfg = recipe.build(recipe.ModelSpec(**conf["spec"]), conf["n_items"])
+    cfg = train_seq.SeqTrainConfig(arch=arch, batch_size=conf["batch"], n_negatives=conf["negatives"], chunk_steps=steps)
+    init, train_chunk, _ = train_seq.programs(model_cfg, cfg, conf["n_items"], 1)
+    rng = np.random.default_rng(0)
+    B, L = conf["batch"], conf["spec"]["max_len"]
+    batch = {
+        "ids": rng.integers(1, conf["n_items"], (steps, B, L)).astype(np.int32),
+        "ts": np.broadcast_to(np.arange(L, dtype=np.int32) * 3600, (steps, B, L)).copy(),
+        "target": rng.integers(1, conf["n_items"], (steps, B, L)).astype(np.int32),
+    }
+    box = {"state": init(0)}
+    key, step_ids = jax.random.key(0), np.arange(steps, dtype=np.int32)
+    active, lrs = np.ones(steps, bool), np.full(steps, 1e-3, np.float32)
+
+    def one_pass() -> float:
+        t = time.perf_counter()
+        params, rng_state, opt_state = box["state"]
+        *state, losses = train_chunk(params, rng_state, opt_state, key, batch, step_ids, active, lrs)
+        jax.block_until_ready(losses)
+        box["state"] = tuple(state)
+        return (time.perf_counter() - t) / steps
+
+    one_pass()  # compiles
+    one_pass.compile_s = train_chunk.seconds
+    d, M = conf["spec"]["d_model"], conf["negatives"]
+    one_pass.train_flops = 3 * (models.get(arch).forward_flops(model_cfg) + 2 * d * L * (M + 1))
+    return one_pass
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    peak = matmul_peak()
+    rows = []
+    for name in args.configs:
+        conf = CONFIGS[name]
+        passes = {arch: seq_pass(arch, conf, args.steps) for arch in ("hstu", "sasrec")}
+        best = {arch: float("inf") for arch in passes}
+        for _ in range(args.repeats):  # interleaved, so a busy spell hits both alike
+            for arch, one_pass in passes.items():
+                best[arch] = min(best[arch], one_pass())
+        for arch, one_pass in passes.items():
+            rows.append((name, arch, conf, best[arch], one_pass.train_flops, one_pass.compile_s))
+    peak = {k: max(v, peak[k]) for k, v in matmul_peak().items()}
+    top = max(peak.values())
+    print("matmul peak, 2048^2 float32: " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak.items()))
+    print(f"{'config':<7} {'model':<7} {'ms/step':>8} {'seqs/s':>8} {'positions/s':>12} {'MFLOP/seq':>10} {'GFLOP/s':>8} {'MFU':>6} {'compile s':>10}")
+    for name, arch, conf, step_s, flops, compile_s in rows:
+        seqs = conf["batch"] / step_s
+        print(
+            f"{name:<7} {arch:<7} {step_s * 1e3:>8.1f} {seqs:>8.0f} {seqs * conf['spec']['max_len']:>12.0f} "
+            f"{flops / 1e6:>10.1f} {seqs * flops / 1e9:>8.1f} {seqs * flops / top:>6.1%} {compile_s:>10.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
