@@ -35,6 +35,26 @@ def sparse_tables(rows: int, fields) -> dict[str, tuple]:
     }
 
 
+def scaled(value: float, factor: float) -> int:
+    """``value * factor`` rounded, at least 1."""
+    return max(1, round(value * factor))
+
+
+def scaled_all(sizes: tuple[int, ...], factor: float) -> tuple[int, ...]:
+    return tuple(scaled(w, factor) for w in sizes)
+
+
+def widest_at(sizes: tuple[int, ...], width: int, widest: int | None = None) -> tuple[int, ...]:
+    """``sizes`` rescaled so that ``widest`` (default: their maximum) becomes ``width``."""
+    widest = widest or max(sizes)
+    return tuple(max(1, round(width * w / widest)) for w in sizes)
+
+
+def multiple_of(value: float, k: int) -> int:
+    """``value`` rounded to a multiple of ``k``, at least ``k`` (widths split over heads)."""
+    return max(k, round(value / k) * k)
+
+
 def check_activation(name: str) -> str | None:
     from models.layers import ACTIVATIONS
 

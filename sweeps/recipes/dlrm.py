@@ -7,8 +7,15 @@ import dataclasses
 from models import dlrm
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
-
+from sweeps.recipes import (
+    Axis,
+    check_activation,
+    overall_axis,
+    scaled,
+    scaled_all,
+    sparse_tables,
+    widest_at,
+)
 
 TASK = "ctr"
 
@@ -36,21 +43,20 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Conf
 def _scale_mlps(width: int, base: ModelSpec) -> dict:
     """Every MLP layer scaled so the widest is ``width``, keeping the base proportions."""
     widest = max(base.bottom_mlp + base.top_mlp)
-    scale = lambda sizes: tuple(max(1, round(width * s / widest)) for s in sizes)  # noqa: E731
-    return {"model.bottom_mlp": scale(base.bottom_mlp), "model.top_mlp": scale(base.top_mlp)}
+    return {"model.bottom_mlp": widest_at(base.bottom_mlp, width, widest), "model.top_mlp": widest_at(base.top_mlp, width, widest)}
 
 
 def _scale_top(width: int, base: ModelSpec) -> dict:
     """The over-arch (top MLP) scaled so its widest layer is ``width``; the bottom MLP stays."""
-    return {"model.top_mlp": tuple(max(1, round(width * s / max(base.top_mlp))) for s in base.top_mlp)}
+    return {"model.top_mlp": widest_at(base.top_mlp, width)}
 
 
 def _overall(s: float, base: ModelSpec) -> dict:
     return {
-        "model.embed_dim": max(1, round(base.embed_dim * s)),
-        "model.rows": max(1, round(base.rows * s)),
-        "model.bottom_mlp": tuple(max(1, round(w * s)) for w in base.bottom_mlp),
-        "model.top_mlp": tuple(max(1, round(w * s)) for w in base.top_mlp),
+        "model.embed_dim": scaled(base.embed_dim, s),
+        "model.rows": scaled(base.rows, s),
+        "model.bottom_mlp": scaled_all(base.bottom_mlp, s),
+        "model.top_mlp": scaled_all(base.top_mlp, s),
     }
 
 

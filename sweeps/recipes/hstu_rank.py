@@ -14,7 +14,16 @@ import dataclasses
 from models import hstu_rank
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
+from sweeps.recipes import (
+    Axis,
+    check_activation,
+    multiple_of,
+    overall_axis,
+    scaled,
+    scaled_all,
+    sparse_tables,
+    widest_at,
+)
 
 TASK = "ctr"
 
@@ -48,19 +57,19 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> hstu_rank
 
 
 def _width(d: int, base: ModelSpec) -> dict:
-    return {"model.d_model": max(base.n_heads, round(d / base.n_heads) * base.n_heads)}
+    return {"model.d_model": multiple_of(d, base.n_heads)}
 
 
 def _scale_head(width: int, base: ModelSpec) -> dict:
-    return {"model.head_mlp": tuple(max(1, round(width * s / max(base.head_mlp))) for s in base.head_mlp)}
+    return {"model.head_mlp": widest_at(base.head_mlp, width)}
 
 
 def _overall(s: float, base: ModelSpec) -> dict:
     return {
         **_width(base.d_model * s, base),
-        "model.n_blocks": max(1, round(base.n_blocks * s)),
-        "model.rows": max(1, round(base.rows * s)),
-        "model.head_mlp": tuple(max(1, round(w * s)) for w in base.head_mlp),
+        "model.n_blocks": scaled(base.n_blocks, s),
+        "model.rows": scaled(base.rows, s),
+        "model.head_mlp": scaled_all(base.head_mlp, s),
     }
 
 

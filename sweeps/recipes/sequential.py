@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 
 from sweeps.config import OptimConfig, checked, non_negative, optim_check
-from sweeps.recipes import Axis, overall_axis
+from sweeps.recipes import Axis, multiple_of, overall_axis, scaled
 
 TASK = "retrieval"
 
@@ -96,8 +96,8 @@ AXES = {
     "seq_len": Axis("seq_len", "longest history the model reads", lambda v, base: {"model.max_len": v}),
     "overall": overall_axis(
         lambda s, base: {
-            "model.d_model": max(base.n_heads, round(base.d_model * s / base.n_heads) * base.n_heads),
-            "model.n_blocks": max(1, round(base.n_blocks * s)),
+            "model.d_model": multiple_of(base.d_model * s, base.n_heads),
+            "model.n_blocks": scaled(base.n_blocks, s),
         }
     ),
 }

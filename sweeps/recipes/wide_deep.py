@@ -7,7 +7,7 @@ import dataclasses
 from models import wide_deep
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, check_activation, overall_axis, sparse_tables
+from sweeps.recipes import Axis, check_activation, overall_axis, scaled, scaled_all, sparse_tables, widest_at
 
 
 def _check_crosses(crosses) -> str | None:
@@ -39,19 +39,15 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wide_deep
     )
 
 
-def _scale(width: int, sizes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(max(1, round(width * s / max(sizes))) for s in sizes)
-
-
 AXES = {
     "vertical": Axis("vertical", "rows per field (hash size)", lambda v, base: {"model.rows": v}),
     "horizontal": Axis("horizontal", "embedding dimension", lambda v, base: {"model.embed_dim": v}),
-    "mlp": Axis("mlp", "width of the widest deep-MLP layer", lambda v, base: {"model.deep_mlp": _scale(v, base.deep_mlp)}),
+    "mlp": Axis("mlp", "width of the widest deep-MLP layer", lambda v, base: {"model.deep_mlp": widest_at(base.deep_mlp, v)}),
     "overall": overall_axis(
         lambda s, base: {
-            "model.embed_dim": max(1, round(base.embed_dim * s)),
-            "model.rows": max(1, round(base.rows * s)),
-            "model.deep_mlp": tuple(max(1, round(w * s)) for w in base.deep_mlp),
+            "model.embed_dim": scaled(base.embed_dim, s),
+            "model.rows": scaled(base.rows, s),
+            "model.deep_mlp": scaled_all(base.deep_mlp, s),
         }
     ),
 }
