@@ -96,7 +96,9 @@ class Model(nnx.Module):
 
     def _interact(self, dense: jax.Array, embedded: list[jax.Array]) -> jax.Array:
         x_BxD = self.bottom(dense)
-        z_BxVxD = jnp.stack([x_BxD, *embedded], axis=1)
+        # nnx.Embed returns its param dtype; the interaction runs in the dense part's
+        # compute dtype (bf16 under mixed precision, else a no-op)
+        z_BxVxD = jnp.stack([x_BxD, *(e.astype(x_BxD.dtype) for e in embedded)], axis=1)
         dots_BxVxV = jnp.einsum("bvd,bwd->bvw", z_BxVxD, z_BxVxD)
         pairs_BxP = dots_BxVxV[:, np.array(self._li), np.array(self._lj)]
         return self.top(jnp.concatenate([x_BxD, pairs_BxP], axis=1))[:, 0]

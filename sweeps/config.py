@@ -98,6 +98,15 @@ class TrainConfig:
     # How tables and batches are laid out over the devices (sweeps/sharding.py): none, row
     # or table. A placement, not a different trial: numbers agree to float rounding.
     sharding: str = dataclasses.field(default="none", metadata={"check": lambda v: _sharding_check(v), "identity": False})
+    # Mixed precision for accelerators: "bfloat16" runs the training forward pass in bf16
+    # over float32 master weights (sweeps/train.py compute_cast); slow on a CPU.
+    precision: str = dataclasses.field(
+        default="float32", metadata={"check": lambda v: _precision_check(v), "identity": "when_set"}
+    )
+
+
+def _precision_check(name: str) -> str | None:
+    return None if name in ("float32", "bfloat16") else f"expected float32 or bfloat16, got {name!r}"
 
 
 def _sharding_check(mode: str) -> str | None:

@@ -119,12 +119,12 @@ def packing(configs: Sequence[TrialConfig]):
 
 
 @functools.lru_cache(maxsize=16)
-def _programs(model_cfg, arch: str, optim_cfg, chunk: int, batch_size: int, k: int):
+def _programs(model_cfg, arch: str, optim_cfg, chunk: int, batch_size: int, k: int, precision: str = "float32"):
     """Init, train-chunk and predict over ``k`` stacked states (same batches, own rates).
 
     ``k`` is part of the key as the compiled shapes depend on it.
     """
-    core = train.make_core(model_cfg, arch, optim_cfg)
+    core = train.make_core(model_cfg, arch, optim_cfg, precision=precision)
     chunk_fn = jax.vmap(train.scan_chunk(core), in_axes=(0, None, None, 0))
     predict = jax.vmap(lambda state, inputs: jax.nn.sigmoid(core.model(state)(inputs)), in_axes=(0, None))
 
@@ -157,7 +157,8 @@ def train_many(cfgs: Sequence[TrialConfig], model_cfg, world) -> dict[str, train
     bs, chunk = c0.train.batch_size, c0.train.chunk_steps
     total_steps = max(1, c0.data.examples // bs)
     data = world.train(total_steps * bs)
-    init, train_chunk, predict = _programs(model_cfg, c0.arch, train.program_optim_key(c0.optim), chunk, bs, k)
+    key = train.program_optim_key(c0.optim)
+    init, train_chunk, predict = _programs(model_cfg, c0.arch, key, chunk, bs, k, c0.train.precision)
     compiled_before = train_chunk.seconds + predict.seconds
     state = init([c.seed for c in cfgs])
     marks = train.eval_steps(total_steps, c0.train.eval_points, chunk)

@@ -155,10 +155,13 @@ def _lazy_adam(cfg: OptimConfig):
 RULES = {"sgd": _sgd, "rowwise_adagrad": _rowwise_adagrad, "lazy_adam": _lazy_adam}
 
 
-def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str, fuse: int = 0) -> Core:
+def build(
+    module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str, fuse: int = 0, cast=lambda t: t
+) -> Core:
     """The training core that updates ``module.Model``'s tables row-wise by ``optim_cfg.embeddings``.
 
-    ``fuse`` > 0 stores the tables fused in ``fuse`` blocks (``Layout.fused``).
+    ``fuse`` > 0 stores the tables fused in ``fuse`` blocks (``Layout.fused``); ``cast``
+    is applied to what the forward pass reads (mixed precision, ``train.compute_cast``).
     """
     abstract = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
     if not supports(abstract):
@@ -220,7 +223,8 @@ def build(module, model_cfg, optim_cfg: OptimConfig, loss: Callable, arch: str, 
 
         def loss_fn(rest, rows):
             # The tables enter only through ``rows``: nothing here has a table-sized gradient.
-            return loss(nnx.merge(graphdef, tabs, rest).from_rows(batch["inputs"], rows), batch["label"])
+            model = nnx.merge(graphdef, tabs, cast(rest))
+            return loss(model.from_rows(cast(batch["inputs"]), cast(rows)), batch["label"])
 
         value, (g_rest, g_rows) = jax.value_and_grad(loss_fn, argnums=(0, 1))(state.rest, gathered)
         updates, dense_opt = tx.update(g_rest, state.dense_opt, state.rest)

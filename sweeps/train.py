@@ -21,7 +21,7 @@ import optax
 from flax import nnx
 
 import models
-from sweeps import checkpoint, metrics, optim, sharding, sparse_optim
+from sweeps import checkpoint, compile_cache, metrics, optim, sharding, sparse_optim
 from sweeps.config import OptimConfig, TrialConfig
 from sweeps.data.ctr_world import Batch, CTRWorld
 
@@ -45,13 +45,17 @@ class TrainResult:
 
 
 class CompileOnce:
-    """A jitted function compiled ahead of time on its first call; compile time is kept."""
+    """A jitted function compiled ahead of time on its first call; compile time is kept.
+
+    The first compile of a process switches on the persistent compilation cache
+    (``sweeps/compile_cache.py``), so other processes reuse what this one compiles."""
 
     def __init__(self, fn):
         self.fn, self.exe, self.seconds = fn, None, 0.0
 
     def __call__(self, *args):
         if self.exe is None:
+            compile_cache.enable()
             t = time.perf_counter()
             self.exe = self.fn.lower(*args).compile()
             self.seconds += time.perf_counter() - t
@@ -59,7 +63,17 @@ class CompileOnce:
 
 
 def _bce(logits: jax.Array, labels: jax.Array) -> jax.Array:
-    return optax.sigmoid_binary_cross_entropy(logits, labels).mean()
+    return optax.sigmoid_binary_cross_entropy(logits.astype(jnp.float32), labels).mean()
+
+
+def compute_cast(precision: str):
+    """What the forward pass sees of the float32 master weights and inputs: themselves, or
+    (``bfloat16``) a bfloat16 copy, so matmuls run in bf16 while the optimiser updates
+    float32 weights with float32 gradients (the cast's transpose casts them back)."""
+    if precision == "float32":
+        return lambda tree: tree
+    low = jnp.dtype(precision)
+    return lambda tree: jax.tree.map(lambda x: x.astype(low) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
 def program_optim_key(cfg: OptimConfig) -> OptimConfig:
@@ -67,11 +81,14 @@ def program_optim_key(cfg: OptimConfig) -> OptimConfig:
     return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
 
 
-def programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding: str = "none"):
-    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size, sharding)
+def programs(
+    model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding: str = "none",
+    precision: str = "float32",
+):
+    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size, sharding, precision)
 
 
-def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.Core:
+def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss, cast=lambda t: t) -> sparse_optim.Core:
     """Every parameter, tables included, updated by the optax optimiser ``optim.name``."""
     tx = optim.make(optim_cfg)
     graphdef, _ = nnx.split(nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0))))
@@ -81,7 +98,7 @@ def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.
         return params, tx.init(params)
 
     def loss_fn(params, batch):
-        return loss(nnx.merge(graphdef, params)(batch["inputs"]), batch["label"])
+        return loss(nnx.merge(graphdef, cast(params))(cast(batch["inputs"])), batch["label"])
 
     def step(state, batch, lr):
         params, opt_state = state
@@ -93,12 +110,15 @@ def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss) -> sparse_optim.
     return sparse_optim.Core(init, step, lambda state: nnx.merge(graphdef, state[0]))
 
 
-def make_core(model_cfg, arch: str, optim_cfg: OptimConfig, sharding_mode: str = "none") -> sparse_optim.Core:
+def make_core(
+    model_cfg, arch: str, optim_cfg: OptimConfig, sharding_mode: str = "none", precision: str = "float32"
+) -> sparse_optim.Core:
     module = models.get(arch)
     fuse = sharding.fuse_blocks(sharding_mode, optim_cfg.embeddings)
+    cast = compute_cast(precision)
     if optim_cfg.embeddings == "dense":
-        return dense_core(module, model_cfg, optim_cfg, _bce)
-    return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch, fuse=fuse)
+        return dense_core(module, model_cfg, optim_cfg, _bce, cast)
+    return sparse_optim.build(module, model_cfg, optim_cfg, _bce, arch, fuse=fuse, cast=cast)
 
 
 def scan_chunk(core: sparse_optim.Core):
@@ -116,14 +136,18 @@ def scan_chunk(core: sparse_optim.Core):
 
 
 @functools.lru_cache(maxsize=32)
-def _programs(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding_mode: str = "none"):
+def _programs(
+    model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding_mode: str = "none",
+    precision: str = "float32",
+):
     """The init, train-chunk and predict functions for one model and batch shape.
 
     ``batch_size`` is part of the key because the chunk program is compiled for its shapes.
     With ``sharding_mode`` other than none, the state and batches are placed on the mesh
-    (``sweeps/sharding.py``) and the programs are compiled for that placement.
+    (``sweeps/sharding.py``) and the programs are compiled for that placement. With
+    ``precision`` bfloat16 the training forward pass runs in bf16 (evaluation in float32).
     """
-    core = make_core(model_cfg, arch, optim_cfg, sharding_mode)
+    core = make_core(model_cfg, arch, optim_cfg, sharding_mode, precision)
 
     def predict(state, inputs):
         return jax.nn.sigmoid(core.model(state)(inputs))
@@ -206,7 +230,7 @@ def train(cfg: TrialConfig, model_cfg, world: CTRWorld, *, checkpoint_path: Path
     bs, chunk = cfg.train.batch_size, cfg.train.chunk_steps
     total_steps = max(1, cfg.data.examples // bs)
     data = world.train(total_steps * bs)
-    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs, cfg.train.sharding)
+    init, train_chunk, predict = programs(model_cfg, cfg.arch, cfg.optim, chunk, bs, cfg.train.sharding, cfg.train.precision)
     compiled_before = train_chunk.seconds + predict.seconds
     state = init(cfg.seed)
 
