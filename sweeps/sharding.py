@@ -79,6 +79,44 @@ def placement(abstract_state, batch_size: int) -> Placement:
     )
 
 
+def to_global(tree, shardings, *, place: bool = False):
+    """``tree`` with every NumPy (or single-device) leaf made a global array of its
+    sharding (``shardings``: one for every leaf, or a tree like ``tree``). On one host jit
+    places such leaves itself, so they are left alone unless ``place``; across hosts
+    (every process holding the same values) jit refuses them, so each is assembled from
+    the slices this process's devices hold."""
+    if isinstance(shardings, NamedSharding):
+        shardings = jax.tree.map(lambda _: shardings, tree)
+
+    def put(x, sharding):
+        if isinstance(x, jax.Array) and x.sharding == sharding:
+            return x
+        if sharding.is_fully_addressable:
+            return jax.device_put(x, sharding) if place else x
+        x = np.asarray(x)
+        return jax.make_array_from_callback(x.shape, sharding, lambda index: x[index])
+
+    return jax.tree.map(put, tree, shardings)
+
+
+class Placed:
+    """A compiled program (``train.CompileOnce``) whose arguments are made global first."""
+
+    def __init__(self, program, shardings: tuple):
+        self.program, self.shardings = program, shardings
+
+    @property
+    def seconds(self) -> float:
+        return self.program.seconds
+
+    @property
+    def fn(self):
+        return self.program.fn
+
+    def __call__(self, *args):
+        return self.program(*(to_global(a, s) for a, s in zip(args, self.shardings)))
+
+
 def fuse_blocks(mode: str, embeddings: str) -> int:
     """Blocks of the fused table layout for ``mode`` (0: tables stored apart)."""
     if mode != "table":

@@ -165,7 +165,11 @@ def _programs(
         in_shardings=(place.state, place.batches, rep, rep), out_shardings=(place.state, rep),
     )
     predict_fn = jax.jit(predict, in_shardings=(place.state, place.inputs), out_shardings=rep)
-    return lambda seed: jax.device_put(core.init(seed), place.state), CompileOnce(chunk_fn), CompileOnce(predict_fn)
+    return (
+        lambda seed: sharding.to_global(core.init(seed), place.state, place=True),
+        sharding.Placed(CompileOnce(chunk_fn), (place.state, place.batches, rep, rep)),
+        sharding.Placed(CompileOnce(predict_fn), (place.state, place.inputs)),
+    )
 
 
 def _chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):
