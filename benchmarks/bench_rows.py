@@ -97,13 +97,16 @@ def main() -> None:
             repeats = 1 if optim.embeddings == "dense" and rows >= 1_000_000 else args.repeats
             results[name, rows] = time_trainer(cfg, optim, args.batch, args.chunk, repeats)
             train._programs.cache_clear()  # free the tables of the last size
-    print(f"{'update':<16} {'rows/table':>11} {'ms/step':>9} {'x vs ' + format(args.rows[0], '.0e'):>10} {'x vs dense adam':>16}")
+    print(f"{'update':<16} {'rows/table':>11} {'ms/step':>9} {'x vs ' + format(args.rows[0], '.0e'):>10} {'x vs dense adam':>16} {'compile s':>10}")
     for name, _ in UPDATES:
         for rows in args.rows:
             r = results[name, rows]
             base = results[name, args.rows[0]]["step_s"]
             dense = results["dense adam", rows]["step_s"]
-            print(f"{name:<16} {rows:>11.0e} {r['step_s'] * 1e3:>9.2f} {r['step_s'] / base:>10.2f} {r['step_s'] / dense:>16.3f}")
+            print(
+                f"{name:<16} {rows:>11.0e} {r['step_s'] * 1e3:>9.2f} {r['step_s'] / base:>10.2f} "
+                f"{r['step_s'] / dense:>16.3f} {r['compile_s']:>10.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Train one CTR trial: a jitted ``lax.scan`` over chunks of steps, periodic evaluation.
 
-Compiled programs are cached per (model config, optimiser, batch shape), so trials that
-differ only in seed, learning rate or data budget (replicates, the data axis) reuse one
-compilation.
+Compiled programs are cached per (model config, optimiser, batch shape, layout), so trials
+that differ only in seed, learning rate or data budget (replicates, the data axis) reuse
+one compilation. A step is a *core* (``sparse_optim.Core``): ``dense_core`` below, or the
+sparse row-wise core of ``sparse_optim`` (``optim.embeddings``); ``sweeps/packed.py``
+vmaps the same chunk program over several trials and ``sweeps/sharding.py`` places it on
+a device mesh (``train.sharding``).
 """
 
 from __future__ import annotations
@@ -82,10 +85,10 @@ def program_optim_key(cfg: OptimConfig) -> OptimConfig:
 
 
 def programs(
-    model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding: str = "none",
+    model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size: int, sharding_mode: str = "none",
     precision: str = "float32",
 ):
-    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size, sharding, precision)
+    return _programs(model_cfg, arch, program_optim_key(optim_cfg), chunk, batch_size, sharding_mode, precision)
 
 
 def dense_core(module, model_cfg, optim_cfg: OptimConfig, loss, cast=lambda t: t) -> sparse_optim.Core:
