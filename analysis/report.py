@@ -161,8 +161,9 @@ def _compute_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot: i
         w.add(f"- isoFLOP {note}")
     for iso in studies:
         a = iso.analysis
-        rows = [[f"{p.budget:.3g}", p.n_points, f"{p.n_opt:.3g}", f"{p.value_opt:.4g}", "yes" if p.interior else "no"]
-                for p in a.parabolas]
+        # A vertex outside the sampled sizes is an extrapolation (it can fall below the floor): not shown.
+        rows = [[f"{p.budget:.3g}", p.n_points, f"{p.n_opt:.3g}" if p.interior else "outside the grid",
+                 f"{p.value_opt:.4g}" if p.interior else "-", "yes" if p.interior else "no"] for p in a.parabolas]
         law = f"N_opt ∝ C^{a.exponent:.3f} (R² {a.r2:.3f})" if a.exponent == a.exponent else "no law of N_opt in C"
         w.add(f"### IsoFLOP: {iso.label}\n\n{law}.\n\n"
               + md_table(["budget", "trials", "optimal size", f"{metric} at optimum", "interior"], rows)
