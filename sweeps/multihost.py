@@ -9,7 +9,10 @@ processes, so a trial with ``train.sharding: row`` or ``table`` keeps each proce
 share of the tables on its devices and splits each batch over all of them. Every process
 trains every trial in the same order (each generates the same batches; XLA assembles the
 global arrays from the slices each process holds). Process 0 writes the sweep's records
-to ``--out``; the others write theirs under ``--out/hosts/<id>`` (the same numbers).
+to ``--out``; the others write theirs under ``--out/hosts/<id>`` (the same numbers). Each
+process skips the trials recorded in its own directory, so resuming needs every
+process's directory as the killed run left it: a trial recorded by one process and not by
+another would send them into different programs.
 
 ``--local-devices K`` makes K CPU devices per process (for trying it on one machine; on
 CPU the collectives go through gloo). Spreading independent trials over machines, rather
