@@ -40,13 +40,17 @@ MAX_PACK = 16
 PACK_PARAMS = 50_000_000  # parameters of all trials of a pack together (x3-4 with optimiser state)
 
 
-def worthwhile() -> bool:
+def worthwhile(probe_backend: bool = True) -> bool:
     """Whether packing is the default here: ``RECSCALE_PACK=1``/``0`` if set (so the
-    ``recscale`` command can choose), else on an accelerator backend and not on a CPU."""
+    ``recscale`` command can choose), else on an accelerator backend and not on a CPU.
+
+    Asking for the backend starts it (on a GPU, JAX then takes most of its memory), so a
+    process that hands its trials to workers passes ``probe_backend=False``: no packing
+    unless asked for."""
     env = os.environ.get("RECSCALE_PACK")
     if env in ("0", "1"):
         return env == "1"
-    return jax.default_backend() != "cpu"
+    return probe_backend and jax.default_backend() != "cpu"
 
 
 def pack_key(cfg: TrialConfig):

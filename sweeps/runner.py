@@ -139,14 +139,15 @@ def run(
     spec's ``logging.wandb``) mirrors each record to wandb. With ``pack``, trials that
     differ only in seed and learning-rate schedule train together (``sweeps.packed``);
     the default packs on accelerators only, as on a CPU a vmapped step costs about as
-    much as the steps it stacks (benchmarks/bench_packed.py).
+    much as the steps it stacks (benchmarks/bench_packed.py), and with worker executors
+    only when ``RECSCALE_PACK=1`` (probing the backend here would start it here).
     """
     sweep_dir = Path(sweep_dir)
     progress = progress or Progress(_LogStream(log) if log else sys.stdout, live=False if log else None)
     log = progress.message
     executor = executor or executors.InProcess()
     if pack is None:
-        pack = packed.worthwhile()
+        pack = packed.worthwhile(probe_backend=isinstance(executor, executors.InProcess))
     wandb = wandb if wandb is not None else spec.wandb
     planned = spec_mod.expand(spec)
     store.write_atomic(sweep_dir / "spec.yaml", spec_mod.dump(spec))
