@@ -88,6 +88,7 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
         throughput=res.examples_seen / max(res.train_seconds, 1e-9),
         bayes_ne=res.floor,
         message=res.message,
+        oracle_metrics=res.oracle or {},
     )
 
 

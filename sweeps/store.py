@@ -44,6 +44,8 @@ class TrialRecord:
     metric_note: str
     versions: dict[str, str]
     message: str = ""
+    # Retrieval on synthetic data: the true process's test metrics (floor of nll, ceiling of HR/NDCG/MRR).
+    oracle_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
 
     def to_json(self) -> str:

@@ -33,6 +33,10 @@ def test_hstu_and_sasrec_sweep_records(tmp_path):
         assert r.examples_seen == 2 * 128 and r.curve[-1]["epoch"] == 2
         assert r.config["optim"]["name"] == "adamw" and r.config["data"]["name"] == "seq_world"
         assert r.params["total"] > r.params["embedding"] > 0
+        # the true process's metrics on the same test targets: no model beats them
+        assert r.oracle_metrics["hr@10"] >= r.final_metrics["hr@10"]
+        assert r.oracle_metrics["nll"] < r.final_metrics["nll"]
+    assert len({tuple(sorted(r.oracle_metrics.items())) for r in recs}) == 1
     wide = [r for r in recs if r.axes["horizontal"] == 16]
     narrow = [r for r in recs if r.axes["horizontal"] == 8]
     assert all(w.params["total"] > n.params["total"] for w in wide for n in narrow if w.arch == n.arch)

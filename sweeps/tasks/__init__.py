@@ -27,6 +27,9 @@ class Outcome:
     message: str = ""
     # Expected forward FLOPs per example when training changed them (e.g. Stochastic Length).
     forward_flops: float | None = None
+    # The metrics of the true generative process on the same targets (no model beats them
+    # in expectation), where the data's generator is known.
+    oracle: dict | None = None
 
 
 def get(name: str) -> ModuleType:

@@ -60,6 +60,7 @@ def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
     return Outcome(
         res.status, res.sequences_seen, curve, res.test, res.valid, res.train_seconds, res.compile_seconds,
         message="; ".join(m for m in (res.message, note) if m), forward_flops=_expected_forward_flops(cfg, model_cfg, split),
+        oracle=split.oracle("test") if _is_synthetic(cfg) else None,
     )
 
 
