@@ -32,6 +32,7 @@ def checked(default, check=positive):
 
 
 DATASETS = ("ctr_world",)  # the synthetic ones; real data sets: sweeps.data.sources
+SYNTHETIC = ("ctr_world", "seq_world")
 
 
 def _known_dataset(name: str) -> str | None:
@@ -210,5 +211,10 @@ class TrialConfig:
     @property
     def trial_id(self) -> str:
         ident = {**self.to_dict(), "optim": identity_dict(self.optim), "train": identity_dict(self.train)}
+        if self.data.name not in SYNTHETIC:
+            # Re-preparing a data set under the same name with other options is other data.
+            from sweeps.data import prepared
+
+            ident["data_fingerprint"] = prepared.open_prepared(self.data.name).fingerprint()
         canon = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:12]

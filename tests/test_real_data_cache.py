@@ -60,6 +60,21 @@ def test_preparing_again_replaces_the_copy_and_is_deterministic(cache, raw):
     assert [p.name for p in (cache / "ml-1m").iterdir()] == ["v1"]
 
 
+def test_a_trial_of_a_re_prepared_data_set_keeps_its_id_only_for_the_same_data(cache, raw, tmp_path):
+    from sweeps import spec as spec_mod
+
+    tree = {"data": {"name": "ml-1m", "examples": 4, "seq_len": 6, "min_len": 3}}
+    trial_id = lambda: spec_mod.build_config("hstu", 0, tree, "base").trial_id  # noqa: E731
+    ratings.prepare("ml-1m", raw, "ml-1m")
+    first = trial_id()
+    moved = tmp_path / "elsewhere.dat"
+    moved.write_text(RATINGS)
+    ratings.prepare("ml-1m", moved, "ml-1m")  # same data from another path, later
+    assert trial_id() == first
+    ratings.prepare("ml-1m", raw, "ml-1m", eval_rows=3)  # other options: other data
+    assert trial_id() != first
+
+
 def test_damaged_and_other_format_copies_are_refused(cache, raw):
     path = ratings.prepare("ml-1m", raw, "ml-1m")
     (path / "seq" / "items.bin").write_bytes(b"\0" * 4)

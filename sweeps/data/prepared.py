@@ -19,6 +19,7 @@ its own ``v<N>`` directory and is ignored by this code.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import secrets
@@ -149,6 +150,12 @@ class Prepared:
                 f"run `recscale data prepare` again"
             )
         return np.memmap(file, dtype=np.dtype(spec["dtype"]), mode="r", shape=shape)
+
+    def fingerprint(self) -> str:
+        """What makes two preparations the same data to a trial: source, options, counts,
+        splits and array shapes; not when, nor from which path, it was prepared."""
+        same = {k: v for k, v in self.meta.items() if k not in ("prepared_at", "raw", "name")}
+        return hashlib.sha256(json.dumps(same, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def open_prepared(name: str, base: Path | None = None) -> Prepared:
