@@ -50,37 +50,38 @@ def _visible(valid_BxL, b: int, i: int) -> list[int]:
     return [j for j in range(i + 1) if valid[b, j]] if valid[b, i] else []
 
 
-def pointwise_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, bias_BxHxLxL, valid_BxL):
-    """One query at a time over its visible keys; ``valid_BxL`` must be concrete."""
-    B, L, H, _ = q_BxLxHxK.shape
-    bias_BxHxLxL = jnp.broadcast_to(bias_BxHxLxL, (B, H, L, L))
+def _reference(v_BxLxHxV, valid_BxL, weights):
+    """One query ``(b, i, h)`` at a time: ``weights(b, h, i, js)`` gives its attention
+    weights over its visible keys ``js``; a query with none gets zeros."""
+    B, L, H, _ = v_BxLxHxV.shape
     zero_V = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
     rows = []
     for b in range(B):
         for i in range(L):
             js = np.array(_visible(valid_BxL, b, i), dtype=np.int32)
             for h in range(H):
-                if not len(js):
-                    rows.append(zero_V)
-                    continue
-                s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] + bias_BxHxLxL[b, h, i, js]
-                a_J = s_J * jax.nn.sigmoid(s_J) / len(js)
-                rows.append(a_J @ v_BxLxHxV[b, js, h])
+                rows.append(weights(b, h, i, js) @ v_BxLxHxV[b, js, h] if len(js) else zero_V)
     return jnp.stack(rows).reshape(B, L, H, -1)
+
+
+def pointwise_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, bias_BxHxLxL, valid_BxL):
+    """``valid_BxL`` must be concrete."""
+    B, L, H, _ = q_BxLxHxK.shape
+    bias_BxHxLxL = jnp.broadcast_to(bias_BxHxLxL, (B, H, L, L))
+
+    def weights(b, h, i, js):
+        s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] + bias_BxHxLxL[b, h, i, js]
+        return s_J * jax.nn.sigmoid(s_J) / len(js)
+
+    return _reference(v_BxLxHxV, valid_BxL, weights)
 
 
 def softmax_attention_reference(q_BxLxHxK, k_BxLxHxK, v_BxLxHxV, valid_BxL):
-    B, L, H, K = q_BxLxHxK.shape
-    zero_V = jnp.zeros(v_BxLxHxV.shape[-1], v_BxLxHxV.dtype)
-    rows = []
-    for b in range(B):
-        for i in range(L):
-            js = np.array(_visible(valid_BxL, b, i), dtype=np.int32)
-            for h in range(H):
-                if not len(js):
-                    rows.append(zero_V)
-                    continue
-                s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] / np.sqrt(K)
-                e_J = jnp.exp(s_J - s_J.max())
-                rows.append((e_J / e_J.sum()) @ v_BxLxHxV[b, js, h])
-    return jnp.stack(rows).reshape(B, L, H, -1)
+    K = q_BxLxHxK.shape[-1]
+
+    def weights(b, h, i, js):
+        s_J = k_BxLxHxK[b, js, h] @ q_BxLxHxK[b, i, h] / np.sqrt(K)
+        e_J = jnp.exp(s_J - s_J.max())
+        return e_J / e_J.sum()
+
+    return _reference(v_BxLxHxV, valid_BxL, weights)

@@ -35,16 +35,12 @@ import jax.numpy as jnp
 from flax import nnx
 
 from models import hstu
-from models.layers import ACTIVATIONS, MLP, mlp_flops, mlp_params
+from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params
 from models.seq_common import layer_norm
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n_dense: int
-    fields: tuple[str, ...]
-    rows: tuple[int, ...]  # table rows per field
-    bags: tuple[int, ...]  # 0 for a one-hot field, else the bag length
+class Config(SparseInputs):
     d_model: int = 32
     n_blocks: int = 2
     n_heads: int = 2
@@ -55,8 +51,7 @@ class Config:
     history_field: str = "history"
 
     def __post_init__(self):
-        if not (len(self.fields) == len(self.rows) == len(self.bags)):
-            raise ValueError("fields, rows and bags must have the same length")
+        super().__post_init__()
         if self.history_field in self.fields and self.item_field not in self.fields:
             raise ValueError(f"history field {self.history_field!r} needs the item field {self.item_field!r}")
         if self.d_model % self.n_heads:

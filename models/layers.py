@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 from flax import nnx
+
+
+@dataclasses.dataclass(frozen=True)
+class SparseInputs:
+    """What a CTR model reads: ``n_dense`` dense features and, per sparse field, its table
+    rows and bag length (0 for a one-hot field). Architectures' configs extend it."""
+
+    n_dense: int
+    fields: tuple[str, ...]
+    rows: tuple[int, ...]  # table rows per field
+    bags: tuple[int, ...]  # 0 for a one-hot field, else the bag length
+
+    def __post_init__(self):
+        if not (len(self.fields) == len(self.rows) == len(self.bags)):
+            raise ValueError("fields, rows and bags must have the same length")
 
 
 _HE = nnx.initializers.he_normal()

@@ -16,17 +16,13 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.layers import MLP, mlp_flops, mlp_params
+from models.layers import MLP, SparseInputs, mlp_flops, mlp_params
 
 _CROSS_PRIME = 1_000_003
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
-    n_dense: int
-    fields: tuple[str, ...]
-    rows: tuple[int, ...]  # rows per field, for the wide weights and the deep embeddings
-    bags: tuple[int, ...]  # 0 for a one-hot field, else the bag length
+class Config(SparseInputs):
     embed_dim: int = 16
     deep_mlp: tuple[int, ...] = (64, 32)
     crosses: tuple[tuple[str, str], ...] = ()  # pairs of one-hot fields crossed in the wide part
@@ -35,8 +31,7 @@ class Config:
     activation: str = "relu"
 
     def __post_init__(self):
-        if not (len(self.fields) == len(self.rows) == len(self.bags)):
-            raise ValueError("fields, rows and bags must have the same length")
+        super().__post_init__()
         for a, b in self.crosses:
             for f in (a, b):
                 if f not in self.fields or self.bags[self.fields.index(f)]:

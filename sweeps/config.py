@@ -8,6 +8,7 @@ trial id.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import types
@@ -208,8 +209,9 @@ class TrialConfig:
             "train": as_dict(self.train),
         }
 
-    @property
+    @functools.cached_property
     def trial_id(self) -> str:
+        """A hash of the resolved config (computed once: it may read the prepared data's metadata)."""
         ident = {**self.to_dict(), "optim": identity_dict(self.optim), "train": identity_dict(self.train)}
         if self.data.name not in SYNTHETIC:
             # Re-preparing a data set under the same name with other options is other data.
