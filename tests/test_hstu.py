@@ -11,8 +11,6 @@ from models.attention import pointwise_attention, pointwise_attention_reference
 from models.seq_common import sl_expected_square_length, sl_keep_probability, sl_target_length, stochastic_length
 
 TINY = dict(n_items=50, max_len=16, d_model=8, n_blocks=2, n_heads=2, dropout=0.1)
-SEQ_IDS = np.array([5, 9, 1, 33, 7, 21, 2])
-SEQ_TS = np.array([100, 101, 160, 4000, 4000, 90000, 2_000_000])
 
 
 def _model(**kw):
@@ -25,14 +23,6 @@ def _jitted(model, fn=lambda m, batch: m(batch)):
     graphdef, state = nnx.split(model)
     jitted = jax.jit(lambda s, *a: fn(nnx.merge(graphdef, s), *a))
     return lambda *a: jitted(state, *a)
-
-
-def _padded(*layouts):
-    rows = [np.pad(np.stack([SEQ_IDS, SEQ_TS]), ((0, 0), lr)) for lr in layouts]
-    return {
-        "ids": jnp.asarray([r[0] for r in rows], jnp.int32),
-        "timestamps": jnp.asarray([r[1] for r in rows], jnp.int32),
-    }
 
 
 def _attention_inputs(seed=0, B=3, L=5, H=2, K=3, V=4):
@@ -84,78 +74,6 @@ def test_time_buckets_on_hand_made_gaps():
     assert hstu.time_buckets(dt).tolist() == expected == [0, 0, 0, 2, 2, 3, 37, 71]
     assert hstu.time_buckets(jnp.array([1e20, -1e30])).tolist() == [127, 127]
     assert hstu.time_buckets(jnp.array([1e20]), n_buckets=16).tolist() == [15]
-
-
-def test_padding_invariance_left_right_and_length():
-    model = _model()
-    call = _jitted(model, lambda m, b: (m(b), m.rank_logit(b, jnp.full(b["ids"].shape[0], 4))))
-    ref, ref_logit = call(_padded((0, 0)))
-    ref = np.asarray(ref)[0]
-    assert np.allclose(np.linalg.norm(ref, axis=-1), 1, atol=1e-5)
-    layouts = [(0, 9), (5, 4), (3, 6), (9, 0)]
-    out, logits = call(_padded(*layouts))
-    for row, (left, _) in zip(np.asarray(out), layouts):
-        np.testing.assert_allclose(row[left : left + 7], ref, atol=2e-5)
-        assert np.all(row[:left] == 0) and np.all(row[left + 7 :] == 0)
-    np.testing.assert_allclose(logits, np.repeat(ref_logit, 4), atol=2e-5)
-
-
-def test_causality_by_gradients_and_perturbation():
-    model = _model()
-    batch = _padded((0, 3))
-    x = model.embed(batch)
-    jac = jax.jit(jax.jacrev(lambda x: model.encode(x, batch)[0].sum(-1)))(x)
-    dep_LxL = np.abs(np.asarray(jac)[:, 0]).sum(-1)
-    assert np.all(dep_LxL[np.triu_indices(10, k=1)] == 0)
-    assert np.all(np.tril(dep_LxL)[:7, :7][np.tril_indices(7)] > 0)
-    later = {
-        "ids": batch["ids"].at[0, 4:7].set(jnp.array([40, 41, 42])),
-        "timestamps": batch["timestamps"].at[0, 4:7].set(jnp.array([5, 7_000_000, 9])),
-    }
-    call = _jitted(model)
-    np.testing.assert_array_equal(np.asarray(call(later))[0, :4], np.asarray(call(batch))[0, :4])
-
-
-def test_ids_hash_modulo_rows_with_pad_row_reserved():
-    model = _model()
-    call = _jitted(model)
-    batch = _padded((0, 2))
-    shifted = dict(batch, ids=jnp.where(batch["ids"] != 0, batch["ids"] + 49, 0))
-    np.testing.assert_allclose(call(batch), call(shifted), rtol=1e-6)
-    table = model.item_embeddings()
-    assert table.shape == (50, 8)
-    np.testing.assert_allclose(model.item_embeddings(jnp.array([3, 52])), table[jnp.array([3, 3])])
-
-
-def test_gradients_finite_and_pad_row_unused():
-    model = _model(head_mlp=(8,))
-    model.train()
-    batch = _padded((0, 4), (4, 0))
-    w = jax.random.normal(jax.random.key(3), (2, 11, 8))
-
-    def loss(m):
-        return (m(batch) * w).sum() + m.rank_logit(batch, jnp.array([3, 4])).sum()
-
-    grads = nnx.jit(nnx.grad(loss))(model)
-    assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grads))
-    table_grad = np.asarray(grads["item_emb"]["embedding"][...])
-    assert np.all(table_grad[0] == 0) and np.any(table_grad[5] != 0)
-
-
-@pytest.mark.parametrize("head_mlp", [(), (16, 8)])
-def test_rank_logit_shapes_and_last_position(head_mlp):
-    model = _model(head_mlp=head_mlp)
-    batch = {"ids": jnp.array([[3, 4, 0, 0], [0, 5, 6, 7]]), "timestamps": jnp.array([[1, 2, 0, 0], [0, 3, 4, 5]])}
-    targets = jnp.array([[1, 2, 3], [4, 5, 6]])
-    out, u, one, many = _jitted(
-        model, lambda m, b, t: (m(b), m.user_embedding(b), m.rank_logit(b, t[:, 1]), m.rank_logit(b, t))
-    )(batch, targets)
-    assert one.shape == (2,) and many.shape == (2, 3)
-    np.testing.assert_allclose(many[:, 1], one, rtol=1e-5)
-    np.testing.assert_allclose(u, np.asarray(out)[[0, 1], [1, 3]])
-    if not head_mlp:
-        expected = jnp.einsum("bd,bmd->bm", u, model.item_embeddings(targets))
-        np.testing.assert_allclose(many, expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("kw", [dict(), dict(head_mlp=(12,), d_qk=3, d_v=5)])

@@ -47,63 +47,6 @@ def test_fast_softmax_attention_matches_reference_forward_and_grad():
     assert np.all(np.isfinite(np.asarray(g_fast[0])))
 
 
-def test_padding_invariance_left_right_and_length():
-    model = _model()
-    call = _jitted(model, lambda m, b: (m(b), m.rank_logit(b, jnp.full(b["ids"].shape[0], 4))))
-    ref, ref_logit = call(_padded((0, 0)))
-    ref = np.asarray(ref)[0]
-    assert np.allclose(np.linalg.norm(ref, axis=-1), 1, atol=1e-5)
-    layouts = [(0, 9), (5, 4), (3, 6), (9, 0)]
-    out, logits = call(_padded(*layouts))
-    for row, (left, _) in zip(np.asarray(out), layouts):
-        np.testing.assert_allclose(row[left : left + 7], ref, atol=2e-5)
-        assert np.all(row[:left] == 0) and np.all(row[left + 7 :] == 0)
-    np.testing.assert_allclose(logits, np.repeat(ref_logit, 4), atol=2e-5)
-
-
-def test_causality_by_gradients_and_perturbation():
-    model = _model()
-    batch = _padded((0, 3))
-    x = model.embed(batch)
-    jac = jax.jit(jax.jacrev(lambda x: model.encode(x, batch)[0].sum(-1)))(x)
-    dep_LxL = np.abs(np.asarray(jac)[:, 0]).sum(-1)
-    assert np.all(dep_LxL[np.triu_indices(10, k=1)] == 0)
-    assert np.all(dep_LxL[:7, :7][np.tril_indices(7)] > 0)
-    later = {"ids": batch["ids"].at[0, 4:7].set(jnp.array([40, 41, 42]))}
-    call = _jitted(model)
-    np.testing.assert_array_equal(np.asarray(call(later))[0, :4], np.asarray(call(batch))[0, :4])
-
-
-def test_gradients_finite_and_pad_row_unused():
-    model = _model(head_mlp=(8,))
-    model.train()
-    batch = _padded((0, 4), (4, 0))
-    w = jax.random.normal(jax.random.key(3), (2, 11, 8))
-
-    def loss(m):
-        return (m(batch) * w).sum() + m.rank_logit(batch, jnp.array([3, 4])).sum()
-
-    grads = nnx.jit(nnx.grad(loss))(model)
-    assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grads))
-    table_grad = np.asarray(grads["item_emb"]["embedding"][...])
-    assert np.all(table_grad[0] == 0) and np.any(table_grad[5] != 0)
-
-
-@pytest.mark.parametrize("head_mlp", [(), (16,)])
-def test_rank_logit_shapes_and_last_position(head_mlp):
-    model = _model(head_mlp=head_mlp)
-    batch = {"ids": jnp.array([[3, 4, 0, 0], [0, 5, 6, 7]])}
-    targets = jnp.array([[1, 2, 3], [4, 5, 6]])
-    out, u, one, many = _jitted(
-        model, lambda m, b, t: (m(b), m.user_embedding(b), m.rank_logit(b, t[:, 1]), m.rank_logit(b, t))
-    )(batch, targets)
-    assert one.shape == (2,) and many.shape == (2, 3)
-    np.testing.assert_allclose(many[:, 1], one, rtol=1e-5)
-    np.testing.assert_allclose(u, np.asarray(out)[[0, 1], [1, 3]])
-    if not head_mlp:
-        np.testing.assert_allclose(many, jnp.einsum("bd,bmd->bm", u, model.item_embeddings(targets)), rtol=1e-5)
-
-
 def test_dropout_active_only_in_train_mode():
     model = _model(dropout=0.5)
     batch = _padded((0, 0))
