@@ -1,0 +1,80 @@
+"""Golden numbers: what a refactor of the engine, the trainers or the recipes must not change.
+
+Trial ids are exact (they name records on disk: a changed id re-runs a finished sweep).
+Losses and metrics are float32 training on whatever CPU runs the suite, whose XLA/BLAS
+kernels differ from machine to machine in the last bits; 16 steps of Adam keep those
+differences near 1e-6 relative, so ``RTOL`` = 1e-4 leaves a margin of about 100 while a
+changed step, batch order, initialisation or learning rate moves these numbers by 1e-3
+or more (the dense and row-wise runs below differ by 4e-4 at step 16).
+"""
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from sweeps import runner, spec as spec_mod
+from sweeps.spec import PlannedTrial
+
+SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
+RTOL = 1e-4
+
+# First two trial ids in expansion order, the number of trials, and a digest of all of
+# them (sorted), per shipped synthetic spec.
+IDS = {
+    "quickstart.yaml": (("f502b432116f", "04f66bd2afc2"), 44, "1a85708137da0aa8"),
+    "hstu_quick.yaml": (("667d936af45b", "ff6f0708c9a7"), 18, "4642b8610b919093"),
+    "dlrm_vs_hstu_quick.yaml": (("cfaeded1d645", "adfe763e728f"), 17, "c600745971f42d64"),
+    "dlrm_vs_hstu.yaml": (("9246b123aecc", "583777205089"), 90, "303ef1f0dc590c20"),
+    "seed_study_quick.yaml": (("e41b262518a9", "a77f0cf1ad2b"), 37, "cda5f4cdc22ba72f"),
+    "seed_study.yaml": (("199725e3c872", "457ab0db18fe"), 218, "caaaef85190c49c0"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IDS))
+def test_shipped_spec_trial_ids_are_unchanged(name):
+    first, count, digest = IDS[name]
+    ids = [t.trial_id for t in spec_mod.expand(spec_mod.load(SPECS / name))]
+    assert tuple(ids[:2]) == first
+    assert len(ids) == count
+    assert hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16] == digest
+
+
+TINY_CTR = {
+    "model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]},
+    "data": {"examples": 2048},
+    "train": {"batch_size": 128, "chunk_steps": 8, "eval_points": 2},
+}
+
+# Per evaluation (after each chunk of 8 steps): step, mean training loss of the chunk,
+# NE, log loss and AUC on the eval set.
+CTR = {
+    "dense": (
+        "c424cea3640f",
+        [
+            (8, 0.6808110475540161, 1.0010414760592408, 0.6685345130682672, 0.5296625354367122),
+            (16, 0.6577908396720886, 0.9975314648770888, 0.6661976549882636, 0.5449833700059338),
+        ],
+    ),
+    "rowwise_adagrad": (
+        "4567c54fcd45",
+        [
+            (8, 0.68079674243927, 1.0015340428936832, 0.6688866284910301, 0.5277940379631758),
+            (16, 0.6580289006233215, 0.9983463151823172, 0.6667490698131553, 0.5429219746814022),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("embeddings", sorted(CTR))
+def test_tiny_dlrm_chunks_give_the_golden_losses_and_metrics(embeddings):
+    trial_id, rows = CTR[embeddings]
+    tree = spec_mod.merge(TINY_CTR, {"optim": {"embeddings": embeddings}} if embeddings != "dense" else {})
+    cfg = spec_mod.build_config("dlrm", 0, tree, "base")
+    assert cfg.trial_id == trial_id
+    rec = runner.run_trial(PlannedTrial(cfg, {}), "golden")
+    assert rec.status == "finished"
+    got = [(c["step"], c["train_loss"], c["ne"], c["logloss"], c["auc"]) for c in rec.curve]
+    assert [g[0] for g in got] == [r[0] for r in rows]
+    for g, r in zip(got, rows):
+        assert g[1:] == pytest.approx(r[1:], rel=RTOL)
