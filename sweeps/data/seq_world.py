@@ -31,10 +31,16 @@ so wider embeddings recover more of it; the interests and their return schedule 
 per-user and inferred in context, so longer histories and deeper models help; the Zipf
 tail needs more users (data) to learn its items.
 
-Determinism: users come in blocks of ``BLOCK``; block ``b`` draws its user-level values
-from ``default_rng([seed, b, 0])`` and its step-t values from ``default_rng([seed, b, t+1])``,
-so each sequence is a pure function of (seed, user index) and a budget of U users is the
-first U users. A larger ``max_len`` lengthens sequences without changing their first items.
+Determinism, by construction: users come in blocks of ``BLOCK`` and each block is
+generated on its own, with arrays of the same shapes whatever else is asked for. Block ``b``
+draws its user-level values from ``default_rng([seed, b, 0])`` and its step-t values from
+``default_rng([seed, b, t+1])``, so each sequence is a pure function of (seed, user index),
+a budget of U users is bit for bit the first U users of any larger budget, in any order of
+requests, and a larger ``max_len`` lengthens sequences without changing their first items.
+The one matrix product (the choice logits) is computed exactly: its operands are rounded
+to a grid of ``2**-GRID_BITS`` and multiplied in float64, where every product and every
+partial sum of the grid values is representable, so the result does not depend on the BLAS
+build, its kernels, its thread count or its summation order (``exact_logits``).
 
 The floor: the true next-item distribution is known at each step, so ``oracle_logp`` (log
 probability of the item drawn) and ``oracle_rank`` (its rank under the true distribution)
@@ -190,8 +196,9 @@ def _numpy_blas_set_local_threads():
 
 @contextlib.contextmanager
 def _one_blas_thread():
-    """NumPy's bundled OpenBLAS on one thread (this thread only): the per-step matmuls are
-    small and hand-offs to worker threads cost more than they save (2x on 2 cores)."""
+    """NumPy's bundled OpenBLAS on one thread (this thread only), for speed: the per-step
+    matmuls are small and hand-offs to worker threads cost more than they save. The numbers
+    do not depend on it (``exact_logits``)."""
     previous = _numpy_blas_set_local_threads()(1)
     try:
         yield
@@ -224,53 +231,42 @@ class SeqWorld:
     def users(self, n: int) -> SeqData:
         have = 0 if self._data is None else len(self._data)
         if n > have:
-            b0, b1 = have // BLOCK, -(-n // BLOCK)
             with _one_blas_thread():
-                new = self._generate(b0, b1)
-            old = None if self._data is None else self._data.head(b0 * BLOCK)
-            self._data = new if old is None else SeqData(
-                *(np.concatenate([a, b]) for a, b in zip(old.arrays(), new.arrays())), self.n_items
-            )
+                new = [self._block(b) for b in range(have // BLOCK, -(-n // BLOCK))]
+            parts = new if self._data is None else [self._data, *new]
+            self._data = SeqData(*(np.concatenate(a) for a in zip(*(p.arrays() for p in parts))), self.n_items)
         return self._data.head(n)
 
-    def _init_users(self, blocks: range):
-        """Per-user values, block by block: base taste, interests, preference, length, start time."""
+    def _init_users(self, b: int):
+        """Block ``b``'s per-user values: base taste, interests, preference, length, start time."""
         c, R, K = self.cfg, self.cfg.world.rank, self.cfg.n_interests
-        parts = []
-        for b in blocks:
-            rng = np.random.default_rng([c.seed, b, 0])
-            fresh_BxR = rng.standard_normal((BLOCK, R)) * self.sd_R
-            z_BxKxR = rng.standard_normal((BLOCK, K, R)) * self.sd_R
-            pref_BxK = rng.dirichlet(np.ones(K), BLOCK)
-            log_len = rng.uniform(np.log(c.min_len), np.log(c.max_len + 1), BLOCK)
-            t0_B = rng.uniform(0, 365 * _DAY, BLOCK)
-            u = np.arange(b * BLOCK, (b + 1) * BLOCK)
-            known = u < c.world.n_users
-            base_BxR = np.where(known[:, None], self.ctr.user_f[np.minimum(u, c.world.n_users - 1)], fresh_BxR)
-            length_B = np.clip(np.floor(np.exp(log_len)), c.min_len, c.max_len).astype(np.int32)
-            parts.append((base_BxR, z_BxKxR, np.cumsum(pref_BxK, 1), length_B, t0_B))
-        return [np.concatenate(p) for p in zip(*parts)]
+        rng = np.random.default_rng([c.seed, b, 0])
+        fresh_BxR = rng.standard_normal((BLOCK, R)) * self.sd_R
+        z_BxKxR = rng.standard_normal((BLOCK, K, R)) * self.sd_R
+        pref_BxK = rng.dirichlet(np.ones(K), BLOCK)
+        log_len = rng.uniform(np.log(c.min_len), np.log(c.max_len + 1), BLOCK)
+        t0_B = rng.uniform(0, 365 * _DAY, BLOCK)
+        u = np.arange(b * BLOCK, (b + 1) * BLOCK)
+        known = u < c.world.n_users
+        base_BxR = np.where(known[:, None], self.ctr.user_f[np.minimum(u, c.world.n_users - 1)], fresh_BxR)
+        length_B = np.clip(np.floor(np.exp(log_len)), c.min_len, c.max_len).astype(np.int32)
+        return base_BxR, z_BxKxR, np.cumsum(pref_BxK, 1), length_B, t0_B
 
-    def _step_draws(self, blocks: range, t: int):
-        """Step ``t`` randomness: uniforms (break, kind, pick, choice), a gap normal, drift noise."""
-        u_parts, g_parts, d_parts = [], [], []
-        for b in blocks:
-            rng = np.random.default_rng([self.cfg.seed, b, t + 1])
-            u_parts.append(rng.random((BLOCK, 4)))
-            g_parts.append(rng.standard_normal(BLOCK))
-            d_parts.append(rng.standard_normal((BLOCK, self.cfg.drift_rank)))
-        return np.concatenate(u_parts), np.concatenate(g_parts), np.concatenate(d_parts)
+    def _step_draws(self, b: int, t: int):
+        """Block ``b``'s step-``t`` randomness: uniforms (break, kind, pick, choice), a gap
+        normal, drift noise."""
+        rng = np.random.default_rng([self.cfg.seed, b, t + 1])
+        return rng.random((BLOCK, 4)), rng.standard_normal(BLOCK), rng.standard_normal((BLOCK, self.cfg.drift_rank))
 
-    def _generate(self, b0: int, b1: int) -> SeqData:
+    def _block(self, b: int) -> SeqData:
         c = self.cfg
-        blocks = range(b0, b1)
-        base_UxR, z_UxKxR, pref_cdf_UxK, length_U, t0_U = self._init_users(blocks)
+        base_UxR, z_UxKxR, pref_cdf_UxK, length_U, t0_U = self._init_users(b)
         base_UxR = (base_UxR * (np.sqrt(c.w_base) / c.tau)).astype(np.float32)
         z_UxKxR = (z_UxKxR * (np.sqrt(c.w_interest) / c.tau)).astype(np.float32)
-        U, T, N, R, Dr = len(length_U), c.max_len, c.world.n_items, c.world.rank, c.drift_rank
+        U, T, N, R, Dr = BLOCK, c.max_len, c.world.n_items, c.world.rank, c.drift_rank
         rows = np.arange(U)
         item_f_NxR = self.item_f_NxR
-        f_R1xN = np.ascontiguousarray(np.concatenate([item_f_NxR, self.log_pop_N[:, None]], 1).T)
+        f_R1xN = on_grid(np.concatenate([item_f_NxR, self.log_pop_N[:, None]], 1).T)
         sd_drift = self.sd_R[:Dr]
         ids, ts, start = (np.zeros((U, T), np.int32) for _ in range(3))
         logp, rank = np.zeros((U, T), np.float32), np.zeros((U, T), np.int32)
@@ -285,7 +281,7 @@ class SeqWorld:
         clock_U = t0_U.copy()
         mu_in, mu_out = np.log(c.gap_within_s), np.log(c.gap_between_s)
         for t in range(T):
-            u_Ux4, g_U, e_UxDr = self._step_draws(blocks, t)
+            u_Ux4, g_U, e_UxDr = self._step_draws(b, t)
             new_U = (u_Ux4[:, 0] < c.p_break) | (t == 0)
             picked_U = (u_Ux4[:, 2:3] > pref_cdf_UxK).sum(1)
             back_U = sessions_UxT[rows, np.maximum(n_sess_U - c.return_period, 0)]
@@ -308,7 +304,7 @@ class SeqWorld:
             q_UxR1[:, :Dr] += drift_UxDr * (np.sqrt(c.w_drift) / c.tau)
             q_UxR1[:, :R] += cont_U[:, None] * item_f_NxR[prev_U]
             q_UxR1[:, R] = np.where(new_U, c.pop_weight_start, c.pop_weight)
-            np.matmul(q_UxR1, f_R1xN, out=logit_UxN)
+            exact_logits(q_UxR1, f_R1xN, out=logit_UxN)
             logit_UxN += unseen_UxN
             logit_UxN -= logit_UxN.max(1, keepdims=True)
             p_UxN = np.exp(logit_UxN, out=logit_UxN)
@@ -326,6 +322,31 @@ class SeqWorld:
             ids * real_UxT, ts * real_UxT, length_U, start.astype(bool) & real_UxT,
             logp * real_UxT, rank * real_UxT, self.n_items,
         )
+
+
+GRID_BITS = 16
+
+
+def on_grid(x: np.ndarray) -> np.ndarray:
+    """``x`` rounded to the nearest multiple of ``2**-GRID_BITS``, as float64 integers of
+    that unit."""
+    return np.rint(np.asarray(x, np.float64) * 2.0**GRID_BITS)
+
+
+def exact_logits(q_UxK: np.ndarray, f_grid_KxN: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``q @ f`` with both operands on the grid (``f`` already through ``on_grid``), exactly.
+
+    Grid values are integers in float64; each product and every partial sum of them is an
+    integer below 2**53 (checked), hence representable, so any order of summation, any
+    blocking and any fused multiply-add give the same bits. The grid (1.5e-5) is far below
+    float32 rounding of the logits' scale (about 10), so the world's law is unchanged.
+    """
+    q_grid_UxK = on_grid(q_UxK)
+    bound = np.abs(q_grid_UxK).max() * np.abs(f_grid_KxN).sum(0).max()
+    if not bound < 2.0**53:
+        raise ArithmeticError(f"logit operands too large for an exact product (bound {bound:.3g})")
+    out[...] = (q_grid_UxK @ f_grid_KxN) * 2.0 ** (-2 * GRID_BITS)
+    return out
 
 
 def _sample(p_UxN: np.ndarray, u_U: np.ndarray, groups: int = 50):

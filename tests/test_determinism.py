@@ -1,0 +1,114 @@
+"""Same seed, same bits: the synthetic worlds are pure functions of (seed, stream, block),
+whatever the order of requests and however many threads BLAS uses."""
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sweeps.data import ctr_world
+from sweeps.data.ctr_world import TRAIN_STREAM, WorldConfig, world
+from sweeps.data.seq_world import BLOCK, SeqConfig, SeqWorld, exact_logits, on_grid
+
+ROOT = Path(__file__).resolve().parents[1]
+SEQ = SeqConfig(world=WorldConfig(n_items=300), max_len=24, min_len=8)
+U = 3 * BLOCK
+CTR_N = 2 * ctr_world.BLOCK + 100
+
+FINGERPRINT = f"""
+import hashlib, sys
+import numpy as np
+from sweeps.data.ctr_world import TRAIN_STREAM, WorldConfig, world
+from sweeps.data.seq_world import SeqConfig, SeqWorld
+h = hashlib.sha256()
+for a in SeqWorld(SeqConfig(world=WorldConfig(n_items=300), max_len=24, min_len=8)).users({U}).arrays():
+    h.update(np.ascontiguousarray(a).tobytes())
+b = world().examples(TRAIN_STREAM, 0, {CTR_N})
+for a in (b.dense, *b.ids.values(), b.label, b.prob):
+    h.update(np.ascontiguousarray(a).tobytes())
+print(h.hexdigest())
+"""
+
+
+def _digest(arrays) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _seq_orders():
+    yield "all at once", SeqWorld(SEQ).users(U)
+    w = SeqWorld(SEQ)
+    w.users(5)
+    w.users(BLOCK + 3)
+    yield "growing", w.users(U)
+    w = SeqWorld(SEQ)
+    w.users(2 * BLOCK - 1)
+    yield "two blocks then the rest", w.users(U)
+
+
+def _ctr_batches():
+    w = world()
+    yield "all at once", w.examples(TRAIN_STREAM, 0, CTR_N)
+    parts = [w.examples(TRAIN_STREAM, a, b) for a, b in [(ctr_world.BLOCK + 7, CTR_N), (0, ctr_world.BLOCK + 7)]]
+    yield "back to front", ctr_world._concat(parts[::-1])
+    fresh = ctr_world.CTRWorld(WorldConfig())
+    fresh.train(11)
+    yield "growing prefix", fresh.train(CTR_N)
+
+
+def _batch_arrays(b):
+    return (b.dense, *b.ids.values(), b.label, b.prob)
+
+
+def test_sequential_world_is_bit_identical_in_any_request_order():
+    digests = {name: _digest(d.arrays()) for name, d in _seq_orders()}
+    assert len(set(digests.values())) == 1, digests
+    small = SeqWorld(SEQ).users(BLOCK - 7)
+    for a, b in zip(small.arrays(), SeqWorld(SEQ).users(U).head(BLOCK - 7).arrays()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_ctr_world_is_bit_identical_in_any_request_order():
+    digests = {name: _digest(_batch_arrays(b)) for name, b in _ctr_batches()}
+    assert len(set(digests.values())) == 1, digests
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_worlds_are_bit_identical_with_any_blas_thread_count(threads):
+    h = hashlib.sha256()
+    for a in SeqWorld(SEQ).users(U).arrays():
+        h.update(np.ascontiguousarray(a).tobytes())
+    for a in _batch_arrays(world().examples(TRAIN_STREAM, 0, CTR_N)):
+        h.update(np.ascontiguousarray(a).tobytes())
+    env = {**os.environ, **{k: threads for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    out = subprocess.run(
+        [sys.executable, "-c", FINGERPRINT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == h.hexdigest()
+
+
+def test_exact_logits_do_not_depend_on_the_batch_they_are_computed_in():
+    rng = np.random.default_rng(0)
+    q_UxK = (rng.standard_normal((300, 97)) * 3).astype(np.float32)
+    f_KxN = on_grid(rng.standard_normal((97, 1000)) * 4)
+    alone = exact_logits(q_UxK[:7], f_KxN, np.empty((7, 1000), np.float32))
+    within = exact_logits(q_UxK, f_KxN, np.empty((300, 1000), np.float32))[:7]
+    reversed_rows = exact_logits(q_UxK[::-1].copy(), f_KxN, np.empty((300, 1000), np.float32))[::-1][:7]
+    np.testing.assert_array_equal(alone, within)
+    np.testing.assert_array_equal(alone, reversed_rows)
+    # the reduction order does not matter either: the same sum with its terms reversed
+    flipped = exact_logits(q_UxK[:7, ::-1].copy(), f_KxN[::-1].copy(), np.empty((7, 1000), np.float32))
+    np.testing.assert_array_equal(alone, flipped)
+    np.testing.assert_allclose(alone, q_UxK[:7].astype(np.float64) @ (f_KxN * 2.0**-16), atol=1e-3)
+
+
+def test_exact_logits_refuse_operands_too_large_to_be_exact():
+    big = np.full((2, 4), 2.0**30, np.float32)
+    with pytest.raises(ArithmeticError, match="too large"):
+        exact_logits(big, on_grid(np.full((4, 3), 2.0**10)), np.empty((2, 3), np.float32))
