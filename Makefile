@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test install clean-runs notebooks
+.PHONY: quickstart test test-random install clean-runs notebooks
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ quickstart: $(STAMP)
 	$(BIN)/recscale plot runs/quickstart
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --durations=20
+
+# The same suite in a random order; pytest-randomly prints its seed: rerun with -p randomly --randomly-seed=N.
+test-random: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -p randomly
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_notebooks.py
