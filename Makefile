@@ -20,11 +20,11 @@ quickstart: $(STAMP)
 	$(BIN)/recscale plot runs/quickstart
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --durations=20
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=20
 
 # The same suite in a random order; pytest-randomly prints its seed: rerun with -p randomly --randomly-seed=N.
 test-random: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 -p randomly
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope -p randomly
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_notebooks.py
