@@ -62,7 +62,7 @@ def _evict(path: Path) -> None:
 
 def stream_rate(name: str, examples: int, cold: bool, batch: int = 1024, chunk: int = 32) -> float:
     from sweeps.data import sources
-    from sweeps.train import _chunk_arrays
+    from sweeps.train.ctr import chunk_arrays
 
     p = sources.open_kind(name, "ctr")
     if cold:
@@ -71,7 +71,7 @@ def stream_rate(name: str, examples: int, cold: bool, batch: int = 1024, chunk: 
     steps = examples // batch
     t = time.perf_counter()
     for step in range(0, steps, chunk):
-        batches, _ = _chunk_arrays(data, step, chunk, batch, steps)
+        batches, _ = chunk_arrays(data, step, chunk, batch, steps)
         _materialise(batches)
     return steps * batch / (time.perf_counter() - t)
 

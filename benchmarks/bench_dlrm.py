@@ -38,7 +38,7 @@ import numpy as np
 
 from bench_rows import synthetic_batches, trainer_pass
 from models import dlrm
-from sweeps.config import OptimConfig
+from sweeps.train.optim import OptimConfig
 
 CONFIGS = {
     "small": dict(

@@ -21,8 +21,8 @@ import jax
 import numpy as np
 
 from models import dlrm
-from sweeps import train
-from sweeps.config import OptimConfig
+from sweeps.train import core, ctr as train
+from sweeps.train.optim import OptimConfig
 
 UPDATES = [
     ("dense adam", OptimConfig(name="adam")),
@@ -58,10 +58,10 @@ def synthetic_batches(cfg: dlrm.Config, steps: int, batch: int, seed: int = 0) -
 
 def trainer_pass(cfg: dlrm.Config, optim: OptimConfig, batch: int, chunk: int, lr: float = 0.01):
     """A function timing one call of the trainer's chunk program (compiled here): seconds per step."""
-    init, train_chunk, _ = train.programs(cfg, "dlrm", optim, chunk, batch)
+    init, train_chunk, _ = train.program_set(cfg, "dlrm", optim, chunk, batch)
     batches = synthetic_batches(cfg, chunk, batch)
     active, lrs = np.ones(chunk, bool), np.full(chunk, lr, np.float32)
-    box = {"state": init(0)}
+    box = {"state": init([0])}
 
     def one_pass() -> float:
         t = time.perf_counter()
@@ -96,7 +96,7 @@ def main() -> None:
             # a dense optimiser on 10^6-row tables takes ~1 s a step: fewer repeats there
             repeats = 1 if optim.embeddings == "dense" and rows >= 1_000_000 else args.repeats
             results[name, rows] = time_trainer(cfg, optim, args.batch, args.chunk, repeats)
-            train._programs.cache_clear()  # free the tables of the last size
+            core.clear_programs()  # free the tables of the last size
     print(f"{'update':<16} {'rows/table':>11} {'ms/step':>9} {'x vs ' + format(args.rows[0], '.0e'):>10} {'x vs dense adam':>16} {'compile s':>10}")
     for name, _ in UPDATES:
         for rows in args.rows:

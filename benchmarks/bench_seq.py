@@ -3,7 +3,7 @@
 Run: python benchmarks/bench_seq.py [--configs quick ml1m] [--steps 8]
 
 Each model trains through the retrieval trainer's compiled chunk program
-(``sweeps.train_seq``: sampled softmax over ``n_negatives`` uniform negatives at every
+(``sweeps.train.seq``: sampled softmax over ``n_negatives`` uniform negatives at every
 position, AdamW) on full-length random histories, timed after compilation, best of
 ``--repeats``. Configs:
 
@@ -28,7 +28,9 @@ import numpy as np
 
 import models
 from bench_dlrm import matmul_peak
-from sweeps import recipes, train_seq
+from sweeps import recipes
+from sweeps.tasks.retrieval import AdamWConfig
+from sweeps.train import seq as train_seq
 
 CONFIGS = {
     "quick": dict(spec=dict(d_model=32, n_blocks=2, n_heads=2, max_len=50), n_items=2000, batch=128, negatives=128),
@@ -40,8 +42,8 @@ def seq_pass(arch: str, conf: dict, steps: int):
     """A function timing one chunk of ``steps`` training steps: seconds per step."""
     recipe = recipes.get(arch)
     model_cfg = recipe.build(recipe.ModelSpec(**conf["spec"]), conf["n_items"])
-    cfg = train_seq.SeqTrainConfig(arch=arch, batch_size=conf["batch"], n_negatives=conf["negatives"], chunk_steps=steps)
-    init, train_chunk, _ = train_seq.programs(model_cfg, cfg, conf["n_items"], 1)
+    cfg = train_seq.TrainConfig(batch_size=conf["batch"], n_negatives=conf["negatives"], chunk_steps=steps)
+    init, train_chunk, _ = train_seq.program_set(model_cfg, arch, cfg, AdamWConfig(), conf["n_items"], 1)
     rng = np.random.default_rng(0)
     B, L = conf["batch"], conf["spec"]["max_len"]
     batch = {
@@ -55,10 +57,8 @@ def seq_pass(arch: str, conf: dict, steps: int):
 
     def one_pass() -> float:
         t = time.perf_counter()
-        params, rng_state, opt_state = box["state"]
-        *state, losses = train_chunk(params, rng_state, opt_state, key, batch, step_ids, active, lrs)
+        box["state"], losses = train_chunk(box["state"], key, batch, step_ids, active, lrs)
         jax.block_until_ready(losses)
-        box["state"] = tuple(state)
         return (time.perf_counter() - t) / steps
 
     one_pass()  # compiles

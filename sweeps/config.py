@@ -1,5 +1,9 @@
 """Typed, frozen trial configuration, built from plain dicts at one boundary.
 
+The sections themselves are declared where they are used: the model's by each recipe
+(``sweeps.recipes``), data/train/optim by each task (``sweeps.tasks``) from the
+trainers' own (``sweeps.train``); this module has the checks and the trial's identity.
+
 A trial's *resolved config* is the nested dict ``{"arch", "seed", "model", "data",
 "optim", "train"}`` with every default filled in; its canonical JSON hashes to the
 trial id.
@@ -15,6 +19,7 @@ import types
 import typing
 from typing import Any
 
+from sweeps.data import prepared
 from sweeps.errors import SpecError
 
 
@@ -32,89 +37,9 @@ def checked(default, check=positive):
     return dataclasses.field(default=default, metadata={"check": check})
 
 
-DATASETS = ("ctr_world",)  # the synthetic ones; real data sets: sweeps.data.sources
+# The synthetic data sets, generated from their config; any other name is a prepared
+# real data set (``sweeps.data.sources``), identified by what was prepared.
 SYNTHETIC = ("ctr_world", "seq_world")
-
-
-def _known_dataset(name: str) -> str | None:
-    if name in DATASETS:
-        return None
-    from sweeps.data import sources
-
-    return sources.name_problem(name, "ctr")
-
-
-@dataclasses.dataclass(frozen=True)
-class DataConfig:
-    """``name``: ``ctr_world`` or a prepared real data set (``recscale data list``);
-    ``examples``: the first N training examples (time order on real data)."""
-
-    name: str = checked("ctr_world", _known_dataset)
-    world_seed: int = 0  # the synthetic world's; unused by real data sets
-    examples: int = checked(262_144)
-
-    def __post_init__(self):
-        if self.name not in DATASETS:
-            from sweeps.data import sources
-
-            problem = sources.budget_problem(self.name, "ctr", self.examples)
-            if problem:
-                raise ValueError(problem)
-
-
-def optim_check(attr: str):
-    def check(v):
-        from sweeps import optim
-
-        return getattr(optim, attr)(v)
-
-    return check
-
-
-@dataclasses.dataclass(frozen=True)
-class OptimConfig:
-    name: str = checked("adam", optim_check("check_name"))
-    lr: float = checked(1e-2)
-    schedule: str = checked("cosine", optim_check("check_schedule"))
-    final_lr_frac: float = checked(0.1, optim_check("fraction"))
-    b1: float = 0.9
-    b2: float = 0.999
-    eps: float = checked(1e-8)
-    weight_decay: float = checked(0.0, non_negative)
-    warmup_steps: int = checked(0, non_negative)
-    # How the embedding tables are updated: "dense" (by the optimiser above) or a sparse,
-    # row-wise rule (sweeps/sparse_optim.py). Part of a trial's identity only when set, so
-    # trials recorded before the field existed keep their ids.
-    embeddings: str = dataclasses.field(
-        default="dense", metadata={"check": optim_check("check_embeddings"), "identity": "when_set"}
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig:
-    batch_size: int = checked(1024)
-    eval_points: int = checked(8)
-    chunk_steps: int = checked(32)
-    # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.
-    checkpoint_every_steps: int = dataclasses.field(default=2048, metadata={"check": non_negative, "identity": False})
-    # How tables and batches are laid out over the devices (sweeps/sharding.py): none, row
-    # or table. A placement, not a different trial: numbers agree to float rounding.
-    sharding: str = dataclasses.field(default="none", metadata={"check": lambda v: _sharding_check(v), "identity": False})
-    # Mixed precision for accelerators: "bfloat16" runs the training forward pass in bf16
-    # over float32 master weights (sweeps/train.py compute_cast); slow on a CPU.
-    precision: str = dataclasses.field(
-        default="float32", metadata={"check": lambda v: _precision_check(v), "identity": "when_set"}
-    )
-
-
-def _precision_check(name: str) -> str | None:
-    return None if name in ("float32", "bfloat16") else f"expected float32 or bfloat16, got {name!r}"
-
-
-def _sharding_check(mode: str) -> str | None:
-    from sweeps import sharding
-
-    return sharding.check(mode)
 
 
 def _check_value(value: Any, tp: Any, field: str) -> Any:
@@ -190,14 +115,16 @@ def identity_dict(obj: Any) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class TrialConfig:
-    """One trial, fully resolved. ``model`` is the architecture's recipe dataclass."""
+    """One trial, fully resolved. ``model`` is the architecture's recipe dataclass (its
+    ``ModelSpec``), ``data``, ``optim`` and ``train`` the sections its task declares
+    (``sweeps.tasks``)."""
 
     arch: str
     seed: int
     model: Any
-    data: DataConfig
-    optim: OptimConfig
-    train: TrainConfig
+    data: Any
+    optim: Any
+    train: Any
 
     def to_dict(self) -> dict:
         return {
@@ -215,8 +142,6 @@ class TrialConfig:
         ident = {**self.to_dict(), "optim": identity_dict(self.optim), "train": identity_dict(self.train)}
         if self.data.name not in SYNTHETIC:
             # Re-preparing a data set under the same name with other options is other data.
-            from sweeps.data import prepared
-
             ident["data_fingerprint"] = prepared.open_prepared(self.data.name).fingerprint()
         canon = json.dumps(ident, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canon.encode()).hexdigest()[:12]

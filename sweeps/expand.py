@@ -7,21 +7,15 @@ and records every axis, grid key or budget it lies on.
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import models
 from sweeps import recipes, tasks
+from sweeps.config import TrialConfig
 from sweeps.errors import SpecError
-from sweeps.spec import Part, PlannedTrial, SweepSpec, TrialConfig, build_config, merge, nest
+from sweeps.trials import PlannedTrial, build_config, merge, nest
 
-
-def model_config(cfg: TrialConfig):
-    return tasks.get(recipes.get(cfg.arch).TASK).model_config(cfg)
-
-
-def train_flops_per_example(cfg: TrialConfig) -> int:
-    """Training FLOPs per example: 3x the architecture's analytic forward FLOPs."""
-    return 3 * models.get(cfg.arch).forward_flops(model_config(cfg))
+if TYPE_CHECKING:  # the spec's types; sweeps.spec imports this module
+    from sweeps.spec import Part, SweepSpec
 
 
 def _axis_points(arch: str, part: Part, base: TrialConfig, prefix: str) -> Iterator[tuple[dict, dict, str]]:
@@ -48,20 +42,21 @@ def _zip_points(part: Part, prefix: str) -> Iterator[tuple[dict, dict, str]]:
 
 
 def _compute_points(arch: str, part: Part, tree: dict, base: TrialConfig, prefix: str) -> Iterator[tuple[dict, dict, str]]:
-    """Chinchilla approach 2: per budget C, every size with the examples D that make 3*F*D hit C."""
+    """Chinchilla approach 2: per budget C, every size with the data that make its training
+    FLOPs (per example times the examples of every pass, ``examples_consumed``) hit C."""
     c = part.compute
     axis = recipes.axes(arch)[c.axis]
-    batch = base.train.batch_size
+    task = tasks.of(arch)
     for bi, budget in enumerate(c.budgets):
-        hits, per_example = 0, []
+        hits, smallest = 0, []
         for si, size in enumerate(c.sizes):
             overrides = axis.overrides(size, base.model)
             field = f"{prefix}compute.sizes[{si}]"
             cfg = _build(arch, base.seed, merge(tree, nest(overrides, field)), field)
-            f = train_flops_per_example(cfg)
-            per_example.append(f)
-            examples = max(1, round(budget / (f * batch))) * batch
-            if abs(f * examples - budget) / budget > c.tolerance:
+            f = tasks.train_flops_per_example(cfg)
+            examples = task.examples_for(cfg, budget / f)
+            smallest.append(f * task.examples_consumed(cfg, task.examples_for(cfg, 0)))
+            if abs(f * task.examples_consumed(cfg, examples) - budget) / budget > c.tolerance:
                 continue
             hits += 1
             yield {"compute": budget, c.axis: size}, {**overrides, "data.examples": examples}, field
@@ -69,14 +64,20 @@ def _compute_points(arch: str, part: Part, tree: dict, base: TrialConfig, prefix
             raise SpecError(
                 f"{prefix}compute.budgets[{bi}]",
                 f"no size of {c.axis} reaches {budget:g} training FLOPs within {c.tolerance:.0%} "
-                f"(one batch of {batch} costs {min(per_example) * batch:.3g} to {max(per_example) * batch:.3g} FLOPs)",
+                f"(the smallest data budget costs {min(smallest):.3g} to {max(smallest):.3g} FLOPs)",
             )
+
+
+def _reference_point(part: Part) -> Iterator[tuple[dict, dict, str]]:
+    """A part that varies nothing is the base point itself (one trial per architecture)."""
+    if not (part.axes or part.grid or part.zip or part.compute):
+        yield {}, {}, "base"
 
 
 def _build(arch: str, seed: int, tree: dict, field: str) -> TrialConfig:
     try:
         cfg = build_config(arch, seed, tree, "base")
-        model_config(cfg)
+        tasks.model_config(cfg)
         return cfg
     except SpecError as e:
         if e.field.startswith(field):
@@ -99,6 +100,7 @@ def expand_spec(spec: SweepSpec) -> list[PlannedTrial]:
                 _grid_points(part, prefix),
                 _zip_points(part, prefix),
                 _compute_points(arch, part, tree, base, prefix) if part.compute else (),
+                _reference_point(part),
             )
             for membership, overrides, field in points:
                 point_tree = merge(tree, nest(overrides, field))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import models
-from sweeps.expand import model_config
-from sweeps.spec import PlannedTrial, describe_point
+from sweeps import tasks
+from sweeps.spec import describe_point
+from sweeps.trials import PlannedTrial
 
 # Training throughput of this harness on a 2-core CPU, measured on the quickstart:
 # about 1.4e10 training FLOP/s at its sizes (300k examples/s), plus about 3 s to compile a new shape.
@@ -18,8 +19,8 @@ COMPILE_SECONDS = 3.0
 class TrialPlan:
     trial: PlannedTrial
     params: dict[str, int]
-    train_flops_per_example: int
-    examples: int
+    train_flops_per_example: float
+    examples: int  # training examples over every pass (retrieval: sequences x epochs)
     train_flops: float
     est_seconds: float
 
@@ -29,14 +30,14 @@ def plan(trials: list[PlannedTrial]) -> list[TrialPlan]:
     out, shapes = [], set()
     for t in trials:
         cfg = t.config
-        model_cfg = model_config(cfg)
-        fwd = models.get(cfg.arch).forward_flops(model_cfg)
-        steps = max(1, cfg.data.examples // cfg.train.batch_size)
-        examples = steps * cfg.train.batch_size
-        flops = 3.0 * fwd * examples
+        model_cfg = tasks.model_config(cfg)
+        per_example = tasks.train_flops_per_example(cfg, model_cfg)
+        examples = tasks.of(cfg.arch).examples_consumed(cfg)
+        flops = per_example * examples
         compile_s = 0.0 if model_cfg in shapes else COMPILE_SECONDS
         shapes.add(model_cfg)
-        out.append(TrialPlan(t, models.get(cfg.arch).param_counts(model_cfg), 3 * fwd, examples, flops, compile_s + flops / FLOPS_PER_SECOND))
+        params = models.get(cfg.arch).param_counts(model_cfg)
+        out.append(TrialPlan(t, params, per_example, examples, flops, compile_s + flops / FLOPS_PER_SECOND))
     return out
 
 

@@ -13,9 +13,12 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import checkpoint, executors, packed, recipes, spec as spec_mod, store, tasks, tracking
+from sweeps import executors, packed, spec as spec_mod, store, tasks, tracking
 from sweeps.progress import Progress
-from sweeps.spec import PlannedTrial, SweepSpec
+from sweeps.spec import SweepSpec
+from sweeps.train import checkpoint
+from sweeps.train.core import TrainResult, training_flops
+from sweeps.trials import PlannedTrial
 
 
 def versions() -> dict[str, str]:
@@ -39,69 +42,87 @@ class SweepSummary:
     retried: int = 0
 
 
-def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None) -> store.TrialRecord:
-    """Train one planned trial and return its record; any exception becomes status ``failed``.
-
-    With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint.
-    """
+def _common(trial: PlannedTrial, sweep: str, task) -> dict:
     cfg = trial.config
-    task = tasks.get(recipes.get(cfg.arch).TASK)
-    common = dict(
-        trial_id=cfg.trial_id,
-        sweep=sweep,
-        arch=cfg.arch,
-        seed=cfg.seed,
-        axes=dict(trial.axes),
-        config=cfg.to_dict(),
-        metric_note=task.METRIC_NOTE,
-        versions=versions(),
+    return dict(
+        trial_id=cfg.trial_id, sweep=sweep, arch=cfg.arch, seed=cfg.seed, axes=dict(trial.axes),
+        config=cfg.to_dict(), metric_note=task.METRIC_NOTE, versions=versions(),
     )
-    t0 = time.perf_counter()
-    params, flops = {}, {}
-    try:
-        module = models.get(cfg.arch)
-        model_cfg = task.model_config(cfg)
-        fwd = module.forward_flops(model_cfg)
-        params, flops = module.param_counts(model_cfg), {"forward": fwd, "train": 3 * fwd}
-        ckpt = Path(checkpoint_dir) / f"{cfg.trial_id}.npz" if checkpoint_dir else None
-        res = task.run(cfg, model_cfg, ckpt)
-    except Exception:
-        return store.TrialRecord(
-            **common, status="failed", params=params, flops_per_example=flops, train_flops=0.0,
-            examples_seen=0, final_metrics={}, best_metrics={}, curve=[], wall_time_s=time.perf_counter() - t0,
-            compile_time_s=0.0, throughput=0.0, bayes_ne=None, message=traceback.format_exc(),
-        )
-    if res.forward_flops is not None:
-        flops = {**flops, "forward_expected": res.forward_flops, "train_expected": 3 * res.forward_flops}
+
+
+def _failed(trial: PlannedTrial, sweep: str, task, params: dict, flops: dict, seconds: float) -> store.TrialRecord:
     return store.TrialRecord(
-        **common,
+        **_common(trial, sweep, task), status="failed", params=params, flops_per_example=flops, train_flops=0.0,
+        examples_seen=0, final_metrics={}, best_metrics={}, curve=[], wall_time_s=seconds,
+        compile_time_s=0.0, throughput=0.0, floor_ne=None, message=traceback.format_exc(),
+    )
+
+
+def _record(trial: PlannedTrial, sweep: str, task, params: dict, flops: dict, res: TrainResult, seconds: float):
+    if res.forward_flops is not None:
+        flops = {**flops, "forward_expected": res.forward_flops, "train_expected": training_flops(res.forward_flops)}
+    return store.TrialRecord(
+        **_common(trial, sweep, task),
         status=res.status,
         params=params,
         flops_per_example=flops,
         train_flops=float(flops.get("train_expected", flops["train"]) * res.examples_seen),
         examples_seen=res.examples_seen,
         final_metrics=res.final,
-        best_metrics=res.best,
+        best_metrics=res.selected,
         curve=list(res.curve),
-        wall_time_s=time.perf_counter() - t0,
+        wall_time_s=seconds,
         compile_time_s=res.compile_seconds,
         throughput=res.examples_seen / max(res.train_seconds, 1e-9),
-        bayes_ne=res.floor,
+        floor_ne=res.floor,
         message=res.message,
         oracle_metrics=res.oracle or {},
     )
 
 
+def _sizes(cfg):
+    """The architecture's Config for a trial, its parameter counts and FLOPs per example."""
+    model_cfg = tasks.model_config(cfg)
+    fwd = models.get(cfg.arch).forward_flops(model_cfg)
+    return model_cfg, models.get(cfg.arch).param_counts(model_cfg), {"forward": fwd, "train": training_flops(fwd)}
+
+
+def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None) -> store.TrialRecord:
+    """Train one planned trial and return its record; any exception becomes status ``failed``.
+
+    With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint.
+    """
+    cfg = trial.config
+    task = tasks.of(cfg.arch)
+    t0 = time.perf_counter()
+    params, flops = {}, {}
+    try:
+        model_cfg, params, flops = _sizes(cfg)
+        ckpt = Path(checkpoint_dir) / f"{cfg.trial_id}.npz" if checkpoint_dir else None
+        res = task.run(cfg, model_cfg, ckpt)
+    except Exception:
+        return _failed(trial, sweep, task, params, flops, time.perf_counter() - t0)
+    return _record(trial, sweep, task, params, flops, res, time.perf_counter() - t0)
+
+
 def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str | None = None) -> list[store.TrialRecord]:
-    """Records of a pack of trials (``packed.group``), trained together in one program when
-    there are several; each record as ``run_trial`` makes it, the wall time split evenly."""
+    """Records of a pack of trials (``packed.group``), trained together in one program by
+    their task's ``run_packed`` when there are several; the wall time is split evenly. If
+    packed training raises, the first trial is recorded as failed with the traceback and
+    the others train one by one."""
     if len(trials) == 1:
         return [run_trial(trials[0], sweep, checkpoint_dir)]
+    task = tasks.of(trials[0].config.arch)
     t0 = time.perf_counter()
-    with packed.packing([t.config for t in trials]):
-        records = [run_trial(t, sweep, checkpoint_dir) for t in trials]
+    params, flops = {}, {}
+    try:
+        model_cfg, params, flops = _sizes(trials[0].config)
+        results = task.run_packed([t.config for t in trials], model_cfg)
+    except Exception:
+        first = _failed(trials[0], sweep, task, params, flops, time.perf_counter() - t0)
+        return [first] + [run_trial(t, sweep, checkpoint_dir) for t in trials[1:]]
     wall = (time.perf_counter() - t0) / len(trials)
-    return [dataclasses.replace(r, wall_time_s=wall) for r in records]
+    return [_record(t, sweep, task, params, flops, r, wall) for t, r in zip(trials, results)]
 
 
 class _LogStream:

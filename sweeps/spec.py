@@ -21,7 +21,6 @@ raised before anything trains.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from pathlib import Path
 from typing import Any
@@ -29,23 +28,16 @@ from typing import Any
 import yaml
 
 from sweeps import recipes
-from sweeps.config import DataConfig, OptimConfig, TrainConfig, TrialConfig, from_dict
+from sweeps.config import from_dict
 from sweeps.errors import SpecError
+from sweeps.expand import expand_spec
 from sweeps.tracking import WandbConfig
+from sweeps.trials import SECTIONS, PlannedTrial, build_config, merge, nest
+
+__all__ = ["PlannedTrial", "SweepSpec", "build_config", "dump", "expand", "load", "merge", "nest", "parse"]
 
 TOP_KEYS = ("name", "description", "include", "arch", "seeds", "base", "per_arch", "logging", "chain")
 PART_KEYS = ("base", "axes", "grid", "zip", "compute")
-SECTIONS = {"model": None, "data": DataConfig, "optim": OptimConfig, "train": TrainConfig}
-
-
-@dataclasses.dataclass(frozen=True)
-class PlannedTrial:
-    config: TrialConfig
-    axes: dict[str, Any]  # every axis or swept key (and its value) this trial lies on
-
-    @property
-    def trial_id(self) -> str:
-        return self.config.trial_id
 
 
 def describe_point(axes: dict[str, Any]) -> str:
@@ -89,32 +81,6 @@ class SweepSpec:
     @property
     def arch(self) -> str:
         return self.archs[0]
-
-
-def nest(flat: dict[str, Any], field: str) -> dict[str, Any]:
-    """Expand dotted keys (``optim.lr: 0.01``) into nested dicts."""
-    out: dict[str, Any] = {}
-    for key, value in flat.items():
-        if not isinstance(key, str):
-            raise SpecError(f"{field}.{key}", "keys must be strings")
-        parts = key.split(".")
-        node = out
-        for p in parts[:-1]:
-            node = node.setdefault(p, {})
-            if not isinstance(node, dict):
-                raise SpecError(f"{field}.{key}", "conflicts with a non-mapping value")
-        if isinstance(value, dict):
-            node[parts[-1]] = merge(node.get(parts[-1], {}), nest(value, f"{field}.{key}"))
-        else:
-            node[parts[-1]] = value
-    return out
-
-
-def merge(a: dict, b: dict) -> dict:
-    out = copy.deepcopy(a)
-    for k, v in b.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def _mapping(value: Any, field: str) -> dict:
@@ -321,19 +287,7 @@ def load(path: str | Path) -> SweepSpec:
     return parse(_read(path), str(path))
 
 
-def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> TrialConfig:
-    recipe = recipes.get(arch)
-    own = getattr(recipe, "SECTIONS", {})
-    sections = {
-        name: from_dict(own.get(name) or cls or recipe.ModelSpec, tree.get(name), f"{field}.{name}")
-        for name, cls in SECTIONS.items()
-    }
-    return TrialConfig(arch=arch, seed=seed, **sections)
-
-
-def expand(spec: SweepSpec):
+def expand(spec: SweepSpec) -> list[PlannedTrial]:
     """All planned trials of a spec (see ``sweeps.expand``)."""
-    from sweeps.expand import expand_spec
-
     return expand_spec(spec)
 

@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-SCHEMA = 1
+# 2: ``bayes_ne`` became ``floor_ne`` (it holds whatever floor the task knows); records
+# of schema 1 are read as schema 2.
+SCHEMA = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,30 +33,48 @@ class TrialRecord:
     config: dict[str, Any]
     status: str  # "finished" | "diverged" | "failed"
     params: dict[str, int]  # embedding, dense, total
-    flops_per_example: dict[str, int]  # forward, train (= 3 x forward)
+    flops_per_example: dict[str, float]  # forward, train (= 3 x forward); *_expected with Stochastic Length
     train_flops: float
     examples_seen: int
-    final_metrics: dict[str, float]
+    final_metrics: dict[str, float]  # what the trial is judged by (CTR: the last evaluation; retrieval: test)
+    # The metrics the trial's reported point was chosen on: CTR, the evaluation with the
+    # lowest NE; retrieval, the validation metrics of the epoch whose test metrics are final.
     best_metrics: dict[str, float]
     curve: list[dict[str, float]]
     wall_time_s: float
     compile_time_s: float
     throughput: float  # training examples per second, compile excluded
-    bayes_ne: float | None
     metric_note: str
     versions: dict[str, str]
     message: str = ""
+    # The best NE any model can reach on the eval set where the task knows it (the
+    # synthetic CTR world's Bayes NE); None elsewhere.
+    floor_ne: float | None = None
     # Retrieval on synthetic data: the true process's test metrics (floor of nll, ceiling of HR/NDCG/MRR).
     oracle_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
+    # The schema-1 name of ``floor_ne``, still accepted when a record is made.
+    bayes_ne: dataclasses.InitVar[float | None] = None
+
+    def __post_init__(self, bayes_ne):
+        if bayes_ne is not None and self.floor_ne is None:
+            object.__setattr__(self, "floor_ne", bayes_ne)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrialRecord":
+        """A record from its JSON, of this schema or an older one."""
+        d = dict(d)
+        if d.get("schema", 1) < 2:
+            d["floor_ne"], d["schema"] = d.pop("bayes_ne", None), SCHEMA
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+# Readers written against schema 1 (``record.bayes_ne``) read ``floor_ne``.
+TrialRecord.bayes_ne = property(lambda self: self.floor_ne)  # type: ignore[assignment]
 
 
 def trials_dir(sweep_dir: Path | str) -> Path:

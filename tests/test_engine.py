@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from recscale.cli import main
-from sweeps import executors, runner, spec as spec_mod, store, train
+from sweeps import executors, runner, spec as spec_mod, store
+from sweeps.train import ctr as train
 
 TINY = {
     "name": "engine",
@@ -24,10 +25,10 @@ def _spec(**over):
 def test_a_raising_trial_is_failed_with_traceback_and_the_sweep_goes_on(tmp_path, monkeypatch):
     real = train.train
 
-    def flaky(cfg, model_cfg, world, **kw):
-        if cfg.model.embed_dim == 4:
+    def flaky(cfgs, model_cfg, world, **kw):
+        if cfgs[0].model.embed_dim == 4:
             raise RuntimeError("injected fault")
-        return real(cfg, model_cfg, world, **kw)
+        return real(cfgs, model_cfg, world, **kw)
 
     monkeypatch.setattr(train, "train", flaky)
     s = runner.run(_spec(), tmp_path, log=lambda m: None)
@@ -40,11 +41,11 @@ def test_a_raising_trial_is_failed_with_traceback_and_the_sweep_goes_on(tmp_path
 def test_retries_rerun_a_failed_trial(tmp_path, monkeypatch):
     real, calls = train.train, {"n": 0}
 
-    def fails_once(cfg, model_cfg, world, **kw):
-        if cfg.model.embed_dim == 4 and calls["n"] == 0:
+    def fails_once(cfgs, model_cfg, world, **kw):
+        if cfgs[0].model.embed_dim == 4 and calls["n"] == 0:
             calls["n"] += 1
             raise RuntimeError("transient")
-        return real(cfg, model_cfg, world, **kw)
+        return real(cfgs, model_cfg, world, **kw)
 
     monkeypatch.setattr(train, "train", fails_once)
     s = runner.run(_spec(), tmp_path, retries=1, log=lambda m: None)

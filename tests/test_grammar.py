@@ -9,7 +9,7 @@ import yaml
 
 from sweeps import spec as spec_mod
 from sweeps.errors import SpecError
-from sweeps.expand import train_flops_per_example
+from sweeps.tasks import train_flops_per_example
 
 STUDY = {
     "name": "grammar",

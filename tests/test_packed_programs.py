@@ -10,9 +10,10 @@ import jax
 import numpy as np
 import pytest
 
-from sweeps import runner, spec as spec_mod, train
+from sweeps import runner, spec as spec_mod
 from sweeps.spec import PlannedTrial
 from sweeps.tasks import ctr
+from sweeps.train import ctr as train
 
 TINY = {"embed_dim": 4, "rows": 64, "bottom_mlp": [8], "top_mlp": [8]}
 
@@ -30,7 +31,8 @@ def test_a_second_trial_of_the_same_shapes_compiles_nothing():
 
 CHILD = r"""
 import json, sys
-from sweeps import compile_cache, runner, spec as spec_mod
+from sweeps import runner, spec as spec_mod
+from sweeps.train import compile_cache
 from sweeps.spec import PlannedTrial
 tree = {"model": {"embed_dim": 3, "rows": 32, "bottom_mlp": [8], "top_mlp": [8]}, "data": {"examples": 4096},
         "train": {"batch_size": 512}}
@@ -59,10 +61,10 @@ def test_the_persistent_cache_serves_a_second_process(tmp_path):
 def test_bfloat16_trains_in_bf16_on_float32_master_weights():
     t = _trial(train={"batch_size": 512, "precision": "bfloat16"})
     cfg = t.config
-    init, chunk, _ = train.programs(ctr.model_config(cfg), "dlrm", cfg.optim, 4, 512, precision="bfloat16")
-    state = init(0)
+    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, 4, 512, precision="bfloat16")
+    state = init([0])
     w = ctr.world(ctr.WorldConfig())
-    batches, active = train._chunk_arrays(w.train(4 * 512), 0, 4, 512, 4)
+    batches, active = train.chunk_arrays(w.train(4 * 512), 0, 4, 512, 4)
     hlo = chunk.fn.lower(state, batches, active, np.full(4, 0.01, np.float32)).as_text()
     dots = [line for line in hlo.splitlines() if "dot_general" in line]
     assert dots and all("bf16" in line for line in dots)  # every matmul in bf16

@@ -1,10 +1,12 @@
 """HSTU and SASRec run through the same sweep engine as DLRM, on the retrieval task."""
 
+import numpy as np
 import pytest
 
 from sweeps import runner, spec as spec_mod, store
 from sweeps.errors import SpecError
 from sweeps.progress import Progress
+from sweeps.train.seq import stochastic_length_arrays
 
 TINY = {
     "name": "seq",
@@ -72,10 +74,6 @@ def test_stochastic_length_trains_and_records_fewer_expected_flops(tmp_path):
 
 
 def test_stochastic_length_keeps_every_target_the_next_kept_item():
-    import numpy as np
-
-    from sweeps.train_seq import stochastic_length_arrays
-
     ids = np.array([[1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0], [4, 5, 6, 0, 0, 0, 0, 0, 0, 0, 0]], np.int32)
     inputs, _, targets = stochastic_length_arrays((ids, ids * 10), seed=0, epoch=1, alpha=1.5, max_len=10)
     kept = np.concatenate([inputs[0][inputs[0] != 0], targets[0][targets[0] != 0][-1:]])

@@ -14,12 +14,14 @@ import pytest
 
 from sweeps import spec as spec_mod
 from sweeps.errors import SpecError
+from sweeps.train import ctr as train
 
 CHILD = r"""
 import json, os
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
 import jax, numpy as np
-from sweeps import runner, sharding, spec as spec_mod, train
+from sweeps import runner, spec as spec_mod
+from sweeps.train import ctr as train, sharding
 from sweeps.spec import PlannedTrial
 from sweeps.tasks import ctr
 
@@ -36,10 +38,10 @@ for emb, mode in [("dense", "row"), ("rowwise_adagrad", "table")]:
         curves[m] = [(c["train_loss"], c["ne"]) for c in rec.curve]
     # the state after one chunk: where do the table leaves live?
     cfg = t.config
-    init, chunk, _ = train.programs(ctr.model_config(cfg), "dlrm", cfg.optim, 8, 512, mode)
+    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, 8, 512, mode)
     w = ctr.world(ctr.WorldConfig())
-    batches, active = train._chunk_arrays(w.train(8 * 512), 0, 8, 512, 8)
-    state, _ = chunk(init(0), batches, active, np.full(8, 0.01, np.float32))
+    batches, active = train.chunk_arrays(w.train(8 * 512), 0, 8, 512, 8)
+    state, _ = chunk(init([0]), batches, active, np.full(8, 0.01, np.float32))
     leaves = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
         if sharding._is_table(path):
@@ -89,8 +91,6 @@ def test_table_sharding_puts_whole_tables_on_each_device(sharded):
 
 def test_table_sharding_without_a_sparse_update_is_a_clear_error():
     cfg = spec_mod.build_config("dlrm", 0, {"train": {"sharding": "table"}}, "base")
-    from sweeps import train
-
     with pytest.raises(SpecError, match="train.sharding"):
         train.make_core(None, "dlrm", cfg.optim, cfg.train.sharding)
     with pytest.raises(SpecError, match="train.sharding"):

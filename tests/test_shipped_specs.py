@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps import expand as expand_mod
+from sweeps import tasks
 from sweeps import spec as spec_mod
 
 SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
@@ -35,7 +35,7 @@ def test_dlrm_vs_hstu_isoflop_trials_hit_their_budgets_for_both_archs(name, deca
         at_budget = [t for t in iso if t.axes["compute"] == budget]
         assert {t.config.arch for t in at_budget} == {"dlrm", "hstu_rank"}
         for t in at_budget:
-            flops = expand_mod.train_flops_per_example(t.config) * t.config.data.examples
+            flops = tasks.train_flops_per_example(t.config) * t.config.data.examples
             assert abs(flops - budget) / budget <= 0.1
     grown = [t for t in trials if "overall" in t.axes and "compute" not in t.axes]
     assert {t.config.arch for t in grown} == {"dlrm", "hstu_rank"}

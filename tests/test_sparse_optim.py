@@ -6,8 +6,9 @@ import pytest
 from flax import nnx
 
 from models import dlrm
-from sweeps import runner, sparse_optim, spec as spec_mod, train
-from sweeps.config import OptimConfig
+from sweeps import runner, spec as spec_mod
+from sweeps.train import ctr as train, sparse as sparse_optim
+from sweeps.train.optim import OptimConfig
 from sweeps.errors import SpecError
 from sweeps.spec import PlannedTrial
 
@@ -36,8 +37,8 @@ def _zipf_batches(cfg: dlrm.Config) -> dict:
 
 def _train(cfg: dlrm.Config, optim: OptimConfig, batches: dict, lr: float = 0.05):
     """Parameters (as one flat list, tables first-class) and losses after STEPS steps."""
-    init, chunk, _ = train.programs(cfg, "dlrm", optim, STEPS, BATCH)
-    state, losses = chunk(init(0), batches, np.ones(STEPS, bool), np.full(STEPS, lr, np.float32))
+    init, chunk, _ = train.program_set(cfg, "dlrm", optim, STEPS, BATCH)
+    state, losses = chunk(init([0]), batches, np.ones(STEPS, bool), np.full(STEPS, lr, np.float32))
     params = nnx.state(train.make_core(cfg, "dlrm", optim).model(state))
     return [np.asarray(x) for x in jax.tree.leaves(params)], np.asarray(losses)
 
@@ -55,7 +56,7 @@ def test_sparse_sgd_gives_the_numbers_of_dense_sgd():
     sparse, sparse_loss = _train(cfg, OptimConfig(name="sgd", embeddings="sgd"), batches)
     np.testing.assert_allclose(sparse_loss, dense_loss, rtol=1e-6)
     _close(sparse, dense, rtol=1e-5, atol=1e-7)
-    init = [np.asarray(x) for x in jax.tree.leaves(train.programs(cfg, "dlrm", OptimConfig(name="sgd"), STEPS, BATCH)[0](0))]
+    init = [np.asarray(x) for x in jax.tree.leaves(train.program_set(cfg, "dlrm", OptimConfig(name="sgd"), STEPS, BATCH)[0]([0]))]
     assert not np.allclose(dense[-1], init[-1])  # the comparison is not between untouched tables
 
 

@@ -6,14 +6,20 @@ import pytest
 from flax import nnx
 
 from models import hstu, sasrec
-from sweeps import retrieval, train_seq
+from sweeps import retrieval
 from sweeps.data.ctr_world import WorldConfig
 from sweeps.data.seq_world import SeqConfig, SeqWorld, leave_one_out
+from sweeps.tasks.retrieval import AdamWConfig
+from sweeps.train import seq as train_seq
 
 L, D = 32, 32
-FAST = train_seq.SeqTrainConfig(
-    epochs=10, batch_size=64, optim=dataclasses.replace(train_seq.REFERENCE_OPTIM, lr=5e-3), eval_batch=512
-)
+FAST = train_seq.TrainConfig(epochs=10, batch_size=64)
+OPTIM = AdamWConfig(lr=5e-3)
+EVAL_BATCH = 512
+
+
+def _train(model_cfg, split, cfg=FAST, optim=OPTIM, arch="hstu", seed=0):
+    return train_seq.train(arch, seed, cfg, optim, model_cfg, split, eval_batch=EVAL_BATCH)
 
 
 @pytest.fixture(scope="module")
@@ -37,20 +43,20 @@ def _sasrec(split):
 
 @pytest.fixture(scope="module")
 def hstu_run(split):
-    return train_seq.train(FAST, _hstu(split), split)
+    return _train(_hstu(split), split)
 
 
 def _check_run(r, split, popularity, min_hr10):
-    assert r.status == "finished" and r.epochs == FAST.epochs == len(r.curve)
+    assert r.status == "finished" and FAST.epochs == len(r.curve)
     oracle = split.oracle("test")
-    assert min_hr10 < r.test["hr@10"] < oracle["hr@10"]
-    assert 1.25 * popularity["hr@10"] < r.test["hr@10"]
-    assert 1.25 * popularity["ndcg@10"] < r.test["ndcg@10"] < oracle["ndcg@10"]
-    assert r.test["mrr"] < oracle["mrr"]
-    assert oracle["nll"] < r.test["nll"] < np.log(split.n_items)
+    assert min_hr10 < r.final["hr@10"] < oracle["hr@10"]
+    assert 1.25 * popularity["hr@10"] < r.final["hr@10"]
+    assert 1.25 * popularity["ndcg@10"] < r.final["ndcg@10"] < oracle["ndcg@10"]
+    assert r.final["mrr"] < oracle["mrr"]
+    assert oracle["nll"] < r.final["nll"] < np.log(split.n_items)
     chosen = max(r.curve, key=lambda c: c["ndcg@10"])
-    assert r.best_epoch == chosen["epoch"]
-    assert r.valid == {k: v for k, v in chosen.items() if k not in ("epoch", "step", "train_loss")}
+    assert r.selected_epoch == chosen["epoch"]
+    assert r.selected == {k: v for k, v in chosen.items() if k not in ("epoch", "step", "train_loss")}
     assert r.curve[-1]["train_loss"] < r.curve[0]["train_loss"]
 
 
@@ -58,46 +64,45 @@ def test_hstu_learns_the_sequences(hstu_run, split, popularity):
     _check_run(hstu_run, split, popularity, min_hr10=0.22)
     steps = -(-len(split.train_ids) // FAST.batch_size)
     assert hstu_run.steps == FAST.epochs * steps
-    assert hstu_run.sequences_seen == FAST.epochs * len(split.train_ids)
+    assert hstu_run.examples_seen == FAST.epochs * len(split.train_ids)
     windows = np.minimum(split.train_length, L + 1)
     assert hstu_run.positions_seen == FAST.epochs * int((windows - 1).sum())
 
 
 def test_sasrec_learns_the_sequences(split, popularity):
-    _check_run(train_seq.train(dataclasses.replace(FAST, arch="sasrec"), _sasrec(split), split), split, popularity, 0.16)
+    _check_run(_train(_sasrec(split), split, arch="sasrec"), split, popularity, 0.16)
 
 
 def test_same_seed_same_numbers_and_another_seed_differs(split):
     cfg = dataclasses.replace(FAST, epochs=2)
-    a = train_seq.train(cfg, _hstu(split), split)
-    b = train_seq.train(cfg, _hstu(split), split)
-    c = train_seq.train(dataclasses.replace(cfg, seed=1), _hstu(split), split)
-    assert a.curve == b.curve and a.test == b.test
+    a = _train(_hstu(split), split, cfg)
+    b = _train(_hstu(split), split, cfg)
+    c = _train(_hstu(split), split, cfg, seed=1)
+    assert a.curve == b.curve and a.final == b.final
     assert a.curve != c.curve
     assert b.compile_seconds == 0.0  # the compiled programs are reused
 
 
 def test_a_huge_learning_rate_is_recorded_as_diverged(split):
-    cfg = dataclasses.replace(FAST, epochs=2, optim=dataclasses.replace(FAST.optim, lr=1e38))
-    r = train_seq.train(cfg, _hstu(split), split)
+    r = _train(_hstu(split), split, dataclasses.replace(FAST, epochs=2), dataclasses.replace(OPTIM, lr=1e38))
     assert r.status == "diverged" and "non-finite" in r.message
-    assert r.test == {} and r.valid == {}
+    assert r.final == {} and r.selected == {}
 
 
 def test_evaluation_runs_the_model_without_dropout(split):
     cfg = _hstu(split)
     width = split.test.history_ids.shape[1]
-    init, _, rank = train_seq.programs(cfg, FAST, split.n_items, width)
-    params, rng_state, _ = init(3)
-    ids, ts, target, history = train_seq.query_arrays(split.test.head(FAST.eval_batch), L, width)
-    got = np.asarray(rank(params, rng_state, ids, ts, target, history)[0])
+    init, _, rank = train_seq.program_set(cfg, "hstu", FAST, OPTIM, split.n_items, width)
+    state = init(3)
+    ids, ts, target, history = train_seq.query_arrays(split.test.head(EVAL_BATCH), L, width)
+    got = np.asarray(rank(state, ids, ts, target, history)[0])
     model = hstu.Model(cfg, rngs=nnx.Rngs(3))
     embed = nnx.jit(lambda m, ids, ts: m.user_embedding({"ids": ids, "timestamps": ts}))
     model.eval()
     u = embed(model, ids, ts)
     want = retrieval.rank_by_dot(np.asarray(u), model.item_embeddings(jnp.arange(split.n_items)), target, history)
     np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(got, np.asarray(rank(params, rng_state, ids, ts, target, history)[0]))
+    np.testing.assert_array_equal(got, np.asarray(rank(state, ids, ts, target, history)[0]))
     model.train()
     assert not np.allclose(embed(model, ids, ts), u)
 

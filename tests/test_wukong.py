@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -5,12 +7,13 @@ import pytest
 from flax import nnx
 
 from models import wukong
-from sweeps import runner, train
+from sweeps import expand, runner, store
 from sweeps import spec as spec_mod
-from sweeps.config import OptimConfig
 from sweeps.recipes import wukong as recipe
 from sweeps.spec import PlannedTrial
 from sweeps.tasks import ctr
+from sweeps.train import ctr as train
+from sweeps.train.optim import OptimConfig
 
 TINY = dict(embed_dim=8, rows=300, n_dense_emb=2, dense_mlp=(16,), n_layers=2, n_fm=3, n_lc=5, fm_rank=4, fmb_mlp=(16,), top_mlp=(12,))
 
@@ -111,10 +114,10 @@ def test_rowwise_adagrad_updates_only_the_rows_read_and_lowers_the_loss(ctr_worl
     b = ctr_world.train(steps * bs)
     batches = jax.tree.map(lambda a: np.asarray(a).reshape(steps, bs, *a.shape[1:]), {"inputs": b.as_inputs(), "label": b.label})
     opt = OptimConfig(name="adam", embeddings="rowwise_adagrad")
-    init, chunk, _ = train.programs(cfg, "wukong", opt, steps, bs)
+    init, chunk, _ = train.program_set(cfg, "wukong", opt, steps, bs)
     mask, lr = np.ones(steps, bool), np.full(steps, 0.03, np.float32)
     ctx = cfg.fields.index("user")  # 2000 users hashed into 300 rows: 270 of them read
-    state0 = init(0)
+    state0 = init([0])
     table0, acc0 = np.array(state0.tables[ctx]), np.array(state0.table_opt[ctx])  # chunk donates its state
     state1, first = chunk(state0, batches, mask, lr)
     table1, acc1 = np.array(state1.tables[ctx]), np.array(state1.table_opt[ctx])
@@ -167,3 +170,36 @@ def test_trains_end_to_end_on_the_ctr_task_and_learns():
     assert rec.curve[-1]["ne"] < rec.curve[0]["ne"]
     assert rec.params == wukong.param_counts(ctr.model_config(cfg))
     assert rec.flops_per_example["train"] == 3 * wukong.forward_flops(ctr.model_config(cfg))
+
+
+SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
+
+
+def test_full_study_spans_a_decade_and_a_half_of_compute_for_both():
+    trials = spec_mod.expand(spec_mod.load(SPECS / "dlrm_vs_wukong.yaml"))
+    iso = [t for t in trials if "compute" in t.axes]
+    budgets = {t.axes["compute"] for t in iso}
+    assert max(budgets) / min(budgets) >= 10**1.5
+    for budget in budgets:
+        at = [t for t in iso if t.axes["compute"] == budget]
+        assert {t.config.arch for t in at} == {"dlrm", "wukong"}
+        for t in at:
+            assert abs(expand.train_flops_per_example(t.config) * t.config.data.examples - budget) / budget <= 0.1
+    grown = [t for t in trials if "overall" in t.axes and "compute" not in t.axes]
+    assert {t.config.arch for t in grown} == {"dlrm", "wukong"} and {t.config.seed for t in trials} == {0, 1}
+
+
+def test_quick_study_runs_and_every_trial_learns(tmp_path):
+    summary = runner.run(spec_mod.load(SPECS / "dlrm_vs_wukong_quick.yaml"), tmp_path, log=lambda m: None)
+    records = list(store.read_all(tmp_path))
+    assert summary.finished == len(records) == summary.total == 12
+    for arch in ("dlrm", "wukong"):
+        mine = [r for r in records if r.arch == arch]
+        assert {r.axes.get("overall") for r in mine} == {0.25, 0.5}
+        assert {r.axes["compute"] for r in mine if "compute" in r.axes} == {1e9, 3e9}
+    for r in records:
+        assert r.status == "finished", r.message
+        assert r.flops_per_example["train"] > 0 and r.train_flops == pytest.approx(r.flops_per_example["train"] * r.examples_seen)
+        assert r.bayes_ne < r.final_metrics["ne"] < 1
+        if "compute" in r.axes:
+            assert abs(r.train_flops - r.axes["compute"]) / r.axes["compute"] <= 0.1

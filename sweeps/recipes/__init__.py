@@ -1,8 +1,11 @@
 """Recipes: per architecture, the user-facing model knobs and how each scaling axis moves them.
 
-A recipe module ``sweeps/recipes/<arch>.py`` exposes ``ModelSpec`` (a frozen dataclass of
-the knobs a spec may set under ``model:``), ``build(spec, data) -> models.<arch>.Config``
-and ``AXES`` (axis name -> ``Axis``). The ``data`` axis is shared by every architecture.
+A recipe module ``sweeps/recipes/<arch>.py`` exposes ``TASK`` (the task it trains on,
+``sweeps.tasks``), ``ModelSpec`` (a frozen dataclass of the knobs a spec may set under
+``model:``), ``build(spec, **inputs) -> models.<arch>.Config`` (``inputs``: the fields of
+its task's ``Inputs``, e.g. ``n_dense, fields`` for CTR, ``n_items`` for retrieval) and
+``AXES`` (axis name -> ``Axis``). The ``data`` axis is shared by every architecture.
+Adding an architecture is a model module (``models/``) and a recipe module here.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 import models
+from models.layers import ACTIVATIONS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,8 +60,6 @@ def multiple_of(value: float, k: int) -> int:
 
 
 def check_activation(name: str) -> str | None:
-    from models.layers import ACTIVATIONS
-
     return None if name in ACTIVATIONS else f"unknown activation {name!r}; expected one of {', '.join(ACTIVATIONS)}"
 
 

@@ -1,9 +1,9 @@
 """The HSTU recipe: next-item retrieval on the sequential world (see ``sequential``)."""
 
 from models import hstu
-from sweeps.recipes.sequential import AXES, SECTIONS, TASK, ModelSpec, common_config
+from sweeps.recipes.sequential import AXES, TASK, ModelSpec, common_config
 
-__all__ = ["AXES", "SECTIONS", "TASK", "ModelSpec", "build"]
+__all__ = ["AXES", "TASK", "ModelSpec", "build"]
 
 
 def build(spec: ModelSpec, n_items: int) -> hstu.Config:

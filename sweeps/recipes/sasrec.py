@@ -1,9 +1,9 @@
 """The SASRec recipe: the HSTU recipe's knobs and axes on the SASRec baseline."""
 
 from models import sasrec
-from sweeps.recipes.sequential import AXES, SECTIONS, TASK, ModelSpec, common_config
+from sweeps.recipes.sequential import AXES, TASK, ModelSpec, common_config
 
-__all__ = ["AXES", "SECTIONS", "TASK", "ModelSpec", "build"]
+__all__ = ["AXES", "TASK", "ModelSpec", "build"]
 
 
 def build(spec: ModelSpec, n_items: int) -> sasrec.Config:

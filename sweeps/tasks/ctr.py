@@ -1,15 +1,22 @@
-"""Click-through-rate prediction (DLRM, Wide & Deep) on the synthetic CTR world or a
-prepared real data set (``data.name``: Criteo, or the CTR view of MovieLens / Books)."""
+"""Click-through-rate prediction (DLRM, Wide & Deep, HSTU ranking) on the synthetic CTR
+world or a prepared real data set (``data.name``: Criteo, or the CTR view of MovieLens /
+Books). A trial makes one pass over its first ``data.examples`` training examples."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Sequence
 
-from sweeps import recipes, train
-from sweeps.config import DATASETS, TrialConfig
+import numpy as np
+
+from sweeps import metrics, tasks
+from sweeps.config import TrialConfig, checked
 from sweeps.data import sources
-from sweeps.data.ctr_world import WorldConfig, world
-from sweeps.tasks import Outcome
+from sweeps.data.ctr_world import Field, WorldConfig, world
+from sweeps.train import ctr as trainer
+from sweeps.train.core import TrainResult
+from sweeps.train.optim import OptimConfig
 
 HEADLINE = "ne"
 METRIC_NOTE = (
@@ -17,29 +24,96 @@ METRIC_NOTE = (
     "of their mean (label-noise free); on a real data set (no teacher) ne equals ne_labels; "
     "ne_labels, logloss, auc, calibration: against the labels"
 )
+SYNTHETIC = "ctr_world"
+PACKABLE = True  # trials of one shape can train together (``run_packed``)
+
+
+def _known_dataset(name: str) -> str | None:
+    return None if name == SYNTHETIC else sources.name_problem(name, "ctr")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """``name``: ``ctr_world`` or a prepared real data set (``recscale data list``);
+    ``examples``: the first N training examples (time order on real data)."""
+
+    name: str = checked(SYNTHETIC, _known_dataset)
+    world_seed: int = 0  # the synthetic world's; unused by real data sets
+    examples: int = checked(262_144)
+
+    def __post_init__(self):
+        if self.name != SYNTHETIC:
+            problem = sources.budget_problem(self.name, "ctr", self.examples)
+            if problem:
+                raise ValueError(problem)
+
+
+SECTIONS = {"data": DataConfig, "train": trainer.TrainConfig, "optim": OptimConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What a CTR recipe's ``build(spec, n_dense, fields)`` receives: the data's dense
+    features and sparse fields."""
+
+    n_dense: int
+    fields: tuple[Field, ...]
 
 
 def _is_synthetic(cfg: TrialConfig) -> bool:
-    return cfg.data.name in DATASETS
+    return cfg.data.name == SYNTHETIC
+
+
+def _data(cfg: TrialConfig):
+    return world(WorldConfig(seed=cfg.data.world_seed)) if _is_synthetic(cfg) else sources.ctr(cfg.data.name)
+
+
+def inputs(cfg: TrialConfig) -> Inputs:
+    if _is_synthetic(cfg):
+        w = WorldConfig(seed=cfg.data.world_seed)
+        return Inputs(w.n_dense, w.fields)
+    data = sources.ctr(cfg.data.name)
+    return Inputs(data.n_dense, data.fields)
 
 
 def model_config(cfg: TrialConfig):
-    if _is_synthetic(cfg):
-        w = WorldConfig(seed=cfg.data.world_seed)
-        return recipes.get(cfg.arch).build(cfg.model, w.n_dense, w.fields)
-    data = sources.ctr(cfg.data.name)
-    return recipes.get(cfg.arch).build(cfg.model, data.n_dense, data.fields)
+    return tasks.build_model(cfg, inputs(cfg))
 
 
-def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
-    if _is_synthetic(cfg):
-        data, note = world(WorldConfig(seed=cfg.data.world_seed)), ""
-    else:
-        data = sources.ctr(cfg.data.name)
-        note = data.describe()
-    res = train.train(cfg, model_cfg, data, checkpoint_path=checkpoint_path)
-    message = "; ".join(m for m in (res.message, note) if m)
-    return Outcome(
-        res.status, res.examples_seen, res.curve, res.final, res.best, res.train_seconds, res.compile_seconds,
-        floor=data.bayes_ne, message=message,
-    )
+def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
+    """Training examples a trial reads (with ``data.examples`` = ``examples`` if given): one
+    pass, in whole batches."""
+    bs = cfg.train.batch_size
+    return trainer.total_steps(cfg.data.examples if examples is None else examples, bs) * bs
+
+
+def examples_for(cfg: TrialConfig, consumed: float) -> int:
+    """The ``data.examples`` that make a trial like ``cfg`` read about ``consumed`` examples."""
+    bs = cfg.train.batch_size
+    return max(1, round(consumed / bs)) * bs
+
+
+def floor(cfg: TrialConfig, data) -> float | None:
+    """On the synthetic world, the NE of its teacher's own click probabilities on the eval
+    set (the Bayes NE: no model does better in expectation); no floor on real data."""
+    if not _is_synthetic(cfg):
+        return None
+    p = data.eval_set.prob.astype(np.float64)
+    return metrics.expected_ne(p, p)
+
+
+def _finish(res: TrainResult, cfg: TrialConfig, data) -> TrainResult:
+    note = "" if _is_synthetic(cfg) else data.describe()
+    return dataclasses.replace(res, floor=floor(cfg, data), message="; ".join(m for m in (res.message, note) if m))
+
+
+def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResult:
+    data = _data(cfg)
+    (res,) = trainer.train([cfg], model_cfg, data, checkpoint_path=checkpoint_path)
+    return _finish(res, cfg, data)
+
+
+def run_packed(cfgs: Sequence[TrialConfig], model_cfg) -> list[TrainResult]:
+    """Trials that share ``sweeps.packed.pack_key`` trained together in one program."""
+    data = _data(cfgs[0])
+    return [_finish(r, cfgs[0], data) for r in trainer.train(cfgs, model_cfg, data)]

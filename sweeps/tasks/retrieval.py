@@ -1,26 +1,76 @@
 """Next-item retrieval (HSTU, SASRec) on the synthetic sequential world or a prepared real
 data set with user histories (``data.name``: MovieLens, Books).
 
-A trial's ``data.examples`` is the number of users (sequences); the final metrics are the
-test metrics of the epoch chosen on validation, the best metrics those validation ones.
+A trial's ``data.examples`` is the number of users (sequences), each visited once per
+epoch; the final metrics are the test metrics of the epoch chosen on validation, the
+selected metrics those validation ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import models
-from sweeps import recipes, train_seq
-from sweeps.config import TrialConfig
+from sweeps import tasks
+from sweeps.config import TrialConfig, checked
 from sweeps.data import sources
 from sweeps.data.seq_world import SeqConfig, leave_one_out, seq_world
-from sweeps.tasks import Outcome
+from sweeps.train import optim
+from sweeps.train import seq as trainer
+from sweeps.train.core import TrainResult
+from sweeps.train.optim import OptimConfig
 
 HEADLINE = "ndcg@10"
 METRIC_NOTE = (
     "final: test HR@K, NDCG@K, MRR (full ranking, history removed) and nll at the epoch chosen on "
     "validation; best: the validation metrics of that epoch"
 )
+SYNTHETIC = "seq_world"
+PACKABLE = False
+
+
+def _known_dataset(name: str) -> str | None:
+    return None if name == SYNTHETIC else sources.name_problem(name, "seq")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """``name``: ``seq_world`` or a prepared real data set with user histories
+    (``recscale data list``). On real data ``examples`` is the first N users (by their
+    first rating) with at least ``min_len`` ratings, each keeping their latest ``seq_len``."""
+
+    name: str = checked(SYNTHETIC, _known_dataset)
+    world_seed: int = 0  # the synthetic world's; unused by real data sets
+    examples: int = checked(1024)  # users (sequences); budgets are nested prefixes
+    seq_len: int = checked(50)  # longest generated sequence (real data: latest ratings kept)
+    min_len: int = checked(10)
+
+    def __post_init__(self):
+        if self.name != SYNTHETIC:
+            problem = sources.budget_problem(self.name, "seq", self.examples, self.min_len)
+            if problem:
+                raise ValueError(problem)
+
+
+@dataclasses.dataclass(frozen=True)
+class AdamWConfig(OptimConfig):
+    """The reference's AdamW: lr 1e-3, betas (0.9, 0.98), constant."""
+
+    name: str = checked("adamw", optim.check_name)
+    lr: float = checked(1e-3)
+    schedule: str = checked("constant", optim.check_schedule)
+    b2: float = 0.98
+
+
+SECTIONS = {"data": DataConfig, "train": trainer.TrainConfig, "optim": AdamWConfig}
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What a retrieval recipe's ``build(spec, n_items)`` receives: the item vocabulary."""
+
+    n_items: int  # item ids are 1..n_items-1; 0 pads
 
 
 def _seq_config(cfg: TrialConfig) -> SeqConfig:
@@ -28,15 +78,30 @@ def _seq_config(cfg: TrialConfig) -> SeqConfig:
 
 
 def _is_synthetic(cfg: TrialConfig) -> bool:
-    return cfg.data.name == "seq_world"
+    return cfg.data.name == SYNTHETIC
+
+
+def inputs(cfg: TrialConfig) -> Inputs:
+    if _is_synthetic(cfg):
+        return Inputs(seq_world(_seq_config(cfg)).users(1).n_items)
+    return Inputs(sources.seq(cfg.data.name).n_items)
 
 
 def model_config(cfg: TrialConfig):
-    if _is_synthetic(cfg):
-        n_items = seq_world(_seq_config(cfg)).users(1).n_items
-    else:
-        n_items = sources.seq(cfg.data.name).n_items
-    return recipes.get(cfg.arch).build(cfg.model, n_items)
+    return tasks.build_model(cfg, inputs(cfg))
+
+
+def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
+    """Sequences a trial trains on (with ``data.examples`` = ``examples`` users if given):
+    every user once per epoch."""
+    return cfg.train.epochs * (cfg.data.examples if examples is None else examples)
+
+
+def examples_for(cfg: TrialConfig, consumed: float) -> int:
+    """The ``data.examples`` (users, in whole batches) that make a trial like ``cfg`` train
+    on about ``consumed`` sequences over its epochs."""
+    bs = cfg.train.batch_size
+    return max(1, round(consumed / (bs * cfg.train.epochs))) * bs
 
 
 def _split(cfg: TrialConfig):
@@ -47,19 +112,13 @@ def _split(cfg: TrialConfig):
     return data.split(d.examples, d.seq_len, d.min_len), data.describe()
 
 
-def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> Outcome:
+def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResult:
     split, note = _split(cfg)
-    t = cfg.train
-    seq_cfg = train_seq.SeqTrainConfig(
-        arch=cfg.arch, seed=cfg.seed, epochs=t.epochs, batch_size=t.batch_size, n_negatives=t.n_negatives,
-        temperature=t.temperature, optim=cfg.optim, chunk_steps=t.chunk_steps,
-        eval_users=t.eval_users or None, select=t.select, sl_alpha=t.sl_alpha or None,
-    )
-    res = train_seq.train(seq_cfg, model_cfg, split)
-    curve = tuple({**row, "examples": row["step"] * t.batch_size} for row in res.curve)
-    return Outcome(
-        res.status, res.sequences_seen, curve, res.test, res.valid, res.train_seconds, res.compile_seconds,
-        message="; ".join(m for m in (res.message, note) if m), forward_flops=_expected_forward_flops(cfg, model_cfg, split),
+    res = trainer.train(cfg.arch, cfg.seed, cfg.train, cfg.optim, model_cfg, split)
+    curve = tuple({**row, "examples": row["step"] * cfg.train.batch_size} for row in res.curve)
+    return dataclasses.replace(
+        res, curve=curve, message="; ".join(m for m in (res.message, note) if m),
+        forward_flops=_expected_forward_flops(cfg, model_cfg, split),
         oracle=split.oracle("test") if _is_synthetic(cfg) else None,
     )
 
@@ -70,6 +129,6 @@ def _expected_forward_flops(cfg: TrialConfig, model_cfg, split) -> float | None:
     if not cfg.train.sl_alpha:
         return None
     module = models.get(cfg.arch)
-    lengths = (train_seq.training_arrays(split, model_cfg.max_len)[2] != 0).sum(1)
+    lengths = (trainer.training_arrays(split, model_cfg.max_len)[2] != 0).sum(1)
     full = module.attention_flops(model_cfg, model_cfg.max_len)
     return module.forward_flops(model_cfg) - full + module.expected_attention_flops(model_cfg, lengths, cfg.train.sl_alpha)

@@ -11,63 +11,56 @@ chunks of steps; after it the validation targets are ranked against all items (h
 removed, ``sweeps.retrieval``) with the model in eval mode (no dropout). The epoch with the
 best validation ``select`` metric is kept and only its parameters are scored on the test
 targets. Besides HR/NDCG/MRR, ``nll`` is the target's full-softmax negative log-likelihood
-over the same items at the training temperature (comparable to ``Split.oracle``'s floor). Histories longer than the model's ``max_len`` keep their most recent items.
-A non-finite training loss ends the run as "diverged".
+over the same items at the training temperature (comparable to ``Split.oracle``'s floor).
+Histories longer than the model's ``max_len`` keep their most recent items. A non-finite
+training loss ends the run as "diverged". The step is a core (``sweeps.train.core``)
+driven by the same chunk scan as the CTR trainer's.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import nnx
 
 import models
-from sweeps import optim, retrieval
-from sweeps.config import OptimConfig
-from sweeps.data.seq_world import Queries, Split
 from models.seq_common import stochastic_length
-from sweeps.train import CompileOnce, program_optim_key
+from sweeps import retrieval
+from sweeps.config import checked, non_negative
+from sweeps.data.seq_world import Queries, Split
+from sweeps.train import optim
+from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
+from sweeps.train.optim import OptimConfig
 
-REFERENCE_OPTIM = OptimConfig(name="adamw", lr=1e-3, schedule="constant", b1=0.9, b2=0.98)
+EVAL_BATCH = 256
+
+
+def _sl_check(a: float) -> str | None:
+    return None if a == 0 or 1 < a <= 2 else f"expected 0 (off) or a value in (1, 2], got {a!r}"
 
 
 @dataclasses.dataclass(frozen=True)
-class SeqTrainConfig:
-    arch: str = "hstu"
-    seed: int = 0
-    epochs: int = 20
-    batch_size: int = 128
-    n_negatives: int = 128
-    temperature: float = 0.05
-    optim: OptimConfig = REFERENCE_OPTIM
-    chunk_steps: int = 8
-    eval_batch: int = 256
-    eval_users: int | None = None  # evaluate on the first users only (None: all)
-    ks: tuple[int, ...] = retrieval.DEFAULT_KS
+class TrainConfig:
+    """A retrieval trial's ``train:`` section."""
+
+    batch_size: int = checked(128)
+    epochs: int = checked(10)
+    n_negatives: int = checked(128)
+    temperature: float = checked(0.05)
+    chunk_steps: int = checked(8)
+    eval_users: int = checked(0, non_negative)  # evaluate on the first users only (0: every user)
     select: str = "ndcg@10"
-    sl_alpha: float | None = None  # Stochastic Length exponent in (1, 2]; None: off
+    # Stochastic Length (Zhai et al. 2024): 0 is off, else the exponent alpha in (1, 2].
+    sl_alpha: float = checked(0.0, _sl_check)
 
 
-@dataclasses.dataclass(frozen=True)
-class SeqTrainResult:
-    status: str  # "finished" | "diverged"
-    epochs: int
-    steps: int
-    curve: tuple[dict, ...]  # per epoch: epoch, train_loss, validation metrics
-    best_epoch: int
-    valid: dict
-    test: dict
-    sequences_seen: int
-    positions_seen: int
-    train_seconds: float
-    compile_seconds: float
-    message: str = ""
+def _program_key(cfg: TrainConfig) -> TrainConfig:
+    """Fields that do not change the compiled programs are normalised away."""
+    return dataclasses.replace(cfg, epochs=1, eval_users=0, select="", sl_alpha=0.0)
 
 
 def _windows(ids_UxT, ts_UxT, n_U, width: int):
@@ -111,22 +104,20 @@ def query_arrays(q: Queries, max_len: int, hist_width: int):
     return ids_UxL, ts_UxL, q.target.astype(np.int32), np.pad(q.history_ids, ((0, 0), (0, pad))).astype(np.int32)
 
 
-def programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
-    key = dataclasses.replace(cfg, seed=0, epochs=1, eval_users=None, ks=(), select="", optim=program_optim_key(cfg.optim))
-    return _programs(model_cfg, key, n_items, hist_width)
+def program_set(model_cfg, arch: str, cfg: TrainConfig, optim_cfg: OptimConfig, n_items: int, hist_width: int):
+    """``(init, train_chunk, rank)`` for one model and batch shape, compiled once (``core.programs``)."""
+    return programs(_build, model_cfg, arch, _program_key(cfg), program_optim_key(optim_cfg), n_items, hist_width)
 
 
-@functools.lru_cache(maxsize=16)
-def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
-    """Jitted init, train-chunk and rank functions for one model and batch shape."""
-    module = models.get(cfg.arch)
-    tx = optim.make(cfg.optim)
+def _core(module, model_cfg, cfg: TrainConfig, optim_cfg: OptimConfig, n_items: int) -> Core:
+    """Sampled softmax at every real position under AdamW-style ``optim_cfg``; the state is
+    (params, dropout rng state, optimiser state) and a batch carries its step's ``key``."""
+    tx = optim.make(optim_cfg)
     shape = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
     shape.train()
     g_train = nnx.graphdef(shape)
     shape.eval()
     g_eval = nnx.graphdef(shape)
-    all_items_N = jnp.arange(n_items)
 
     def init(seed: int):
         model = module.Model(model_cfg, rngs=nnx.Rngs(seed))
@@ -134,11 +125,11 @@ def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
         _, params, rng_state = nnx.split(model, nnx.Param, ...)
         return params, rng_state, tx.init(params)
 
-    def loss_fn(params, rng_state, batch, key):
+    def loss_fn(params, rng_state, batch):
         model = nnx.merge(g_train, params, jax.tree.map(lambda a: a, rng_state))  # fresh, mutable here
         u_BxLxD = model({"ids": batch["ids"], "timestamps": batch["ts"]})
         target_BxL = batch["target"]
-        neg_M = jax.random.randint(key, (cfg.n_negatives,), 1, n_items)
+        neg_M = jax.random.randint(batch["key"], (cfg.n_negatives,), 1, n_items)
         pos_BxL = (u_BxLxD * model.item_embeddings(target_BxL)).sum(-1)
         neg_BxLxM = u_BxLxD @ model.item_embeddings(neg_M).T
         neg_BxLxM = jnp.where(neg_M == target_BxL[..., None], -jnp.inf, neg_BxLxM)
@@ -148,55 +139,54 @@ def _programs(model_cfg, cfg: SeqTrainConfig, n_items: int, hist_width: int):
         loss = jnp.where(real_BxL, nll_BxL, 0.0).sum() / jnp.maximum(real_BxL.sum(), 1)
         return loss, nnx.state(model, nnx.RngState)
 
-    def step(carry, xs):
-        batch, key, active, lr = xs
+    def step(state, batch, lr):
+        params, rng_state, opt_state = state
+        (loss, rng_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rng_state, batch)
+        params, opt_state = apply_update(tx, params, opt_state, grads, lr)
+        return (params, rng_state, opt_state), loss
 
-        def do(c):
-            params, rng_state, opt_state = c
-            (loss, rng_state), grads = jax.value_and_grad(loss_fn, has_aux=True)(params, rng_state, batch, key)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            updates = jax.tree.map(lambda u: lr * u, updates)
-            return (optax.apply_updates(params, updates), rng_state, opt_state), loss
+    return Core(init, step, lambda state: nnx.merge(g_eval, state[0], state[1]))
 
-        return jax.lax.cond(active, do, lambda c: (c, jnp.float32(0.0)), carry)
+
+def _build(model_cfg, arch: str, cfg: TrainConfig, optim_cfg: OptimConfig, n_items: int, hist_width: int):
+    core = _core(models.get(arch), model_cfg, cfg, optim_cfg, n_items)
+    scan = scan_chunk(core)
+    all_items_N = jnp.arange(n_items)
 
     @jax.jit
-    def train_chunk(params, rng_state, opt_state, key, batches, steps, active, lrs):
+    def train_chunk(state, key, batches, steps, active, lrs):
         keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(steps)
-        (params, rng_state, opt_state), losses = jax.lax.scan(
-            step, (params, rng_state, opt_state), (batches, keys, active, lrs)
-        )
-        return params, rng_state, opt_state, losses
+        return scan(state, {**batches, "key": keys}, active, lrs)
 
     @jax.jit
-    def rank(params, rng_state, ids_BxL, ts_BxL, target_B, history_BxH):
-        model = nnx.merge(g_eval, params, rng_state)
+    def rank(state, ids_BxL, ts_BxL, target_B, history_BxH):
+        model = core.model(state)
         u_BxD = model.user_embedding({"ids": ids_BxL, "timestamps": ts_BxL})
         scores_BxN = u_BxD @ model.item_embeddings(all_items_N).T
         ranks_B = retrieval.target_ranks(scores_BxN, target_B, history_BxH)
         return ranks_B, retrieval.target_logp(scores_BxN / cfg.temperature, target_B, history_BxH)
 
-    return init, CompileOnce(train_chunk), CompileOnce(rank)
+    return core.init, CompileOnce(train_chunk), CompileOnce(rank)
 
 
-def _evaluate(rank, params, rng_state, arrays, batch: int, ks) -> dict[str, float]:
+def _evaluate(rank, state, arrays, batch: int, ks) -> dict[str, float]:
     U = len(arrays[2])
     ranks, logps = [], []
     for i in range(0, U, batch):
         n = min(batch, U - i)
         part = [retrieval.pad_rows(a[i : i + n], batch) for a in arrays]
-        r, lp = rank(params, rng_state, *part)
+        r, lp = rank(state, *part)
         ranks.append(np.asarray(r)[:n])
         logps.append(np.asarray(lp)[:n])
     return retrieval.metrics_from_ranks(np.concatenate(ranks), ks, np.concatenate(logps))
 
 
-def _epoch_chunks(cfg: SeqTrainConfig, epoch: int, train_arrays, steps_per_epoch: int):
+def _epoch_chunks(cfg: TrainConfig, seed: int, epoch: int, train_arrays, steps_per_epoch: int):
     """The epoch's batches as ``[chunks, chunk_steps, B, L]`` arrays and active flags."""
     U = len(train_arrays[0])
     B, C = cfg.batch_size, cfg.chunk_steps
     n_chunks = -(-steps_per_epoch // C)
-    order = np.random.default_rng([cfg.seed, epoch]).permutation(U)
+    order = np.random.default_rng([seed, epoch]).permutation(U)
     order = np.concatenate([order, np.full(n_chunks * C * B - U, -1)])
     real = order >= 0
     shaped = [
@@ -206,37 +196,42 @@ def _epoch_chunks(cfg: SeqTrainConfig, epoch: int, train_arrays, steps_per_epoch
     return shaped, active
 
 
-def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
-    """Train ``model_cfg`` (``models.hstu.Config`` or ``models.sasrec.Config``) on ``split``."""
+def train(
+    arch: str, seed: int, cfg: TrainConfig, optim_cfg: OptimConfig, model_cfg, split: Split, *,
+    eval_batch: int = EVAL_BATCH, ks: tuple[int, ...] = retrieval.DEFAULT_KS,
+) -> TrainResult:
+    """Train ``model_cfg`` (``models.hstu.Config`` or ``models.sasrec.Config``) on ``split``.
+
+    ``final`` holds the test metrics of the epoch chosen on validation ``cfg.select``,
+    ``selected`` that epoch's validation metrics; ``examples_seen`` counts sequences.
+    """
     L = model_cfg.max_len
     hist_width = split.test.history_ids.shape[1]
-    init, train_chunk, rank = programs(model_cfg, cfg, split.n_items, hist_width)
+    init, train_chunk, rank = program_set(model_cfg, arch, cfg, optim_cfg, split.n_items, hist_width)
     compiled_before = train_chunk.seconds + rank.seconds
     windows = training_windows(split, L)
     train_arrays = _next_item_arrays(*windows)
-    E = len(split.valid) if cfg.eval_users is None else min(cfg.eval_users, len(split.valid))
+    E = len(split.valid) if not cfg.eval_users else min(cfg.eval_users, len(split.valid))
     valid_arrays = query_arrays(split.valid.head(E), L, hist_width)
     steps_per_epoch = -(-len(train_arrays[0]) // cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
 
-    params, rng_state, opt_state = init(cfg.seed)
-    base_key = jax.random.key(cfg.seed)
+    state = init(seed)
+    base_key = jax.random.key(seed)
     curve: list[dict] = []
-    best, best_epoch, best_params = -np.inf, 0, None
+    best, best_epoch, best_state = -np.inf, 0, None
     step, status, message, positions, sequences = 0, "finished", "", 0, 0
     t0 = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
-        if cfg.sl_alpha is not None:
-            train_arrays = stochastic_length_arrays(windows, cfg.seed, epoch, cfg.sl_alpha, L)
-        shaped, active = _epoch_chunks(cfg, epoch, train_arrays, steps_per_epoch)
+        if cfg.sl_alpha:
+            train_arrays = stochastic_length_arrays(windows, seed, epoch, cfg.sl_alpha, L)
+        shaped, active = _epoch_chunks(cfg, seed, epoch, train_arrays, steps_per_epoch)
         losses = []
         for c in range(len(active)):
             steps = step + np.arange(len(active[c]))
-            lrs = optim.learning_rates(cfg.optim, steps, total_steps)
+            lrs = optim.learning_rates(optim_cfg, steps, total_steps)
             batch = {"ids": shaped[0][c], "ts": shaped[1][c], "target": shaped[2][c]}
-            params, rng_state, opt_state, loss = train_chunk(
-                params, rng_state, opt_state, base_key, batch, steps.astype(np.int32), active[c], lrs
-            )
+            state, loss = train_chunk(state, base_key, batch, steps.astype(np.int32), active[c], lrs)
             losses.append(np.asarray(loss)[active[c]])
             targets = shaped[2][c][active[c]] != 0
             positions += int(targets.sum())
@@ -247,19 +242,19 @@ def train(cfg: SeqTrainConfig, model_cfg, split: Split) -> SeqTrainResult:
                 break
         if status == "diverged":
             break
-        m = _evaluate(rank, params, rng_state, valid_arrays, cfg.eval_batch, cfg.ks)
+        m = _evaluate(rank, state, valid_arrays, eval_batch, ks)
         curve.append({"epoch": epoch, "step": step, "train_loss": float(np.concatenate(losses).mean()), **m})
         if m[cfg.select] > best:
-            best, best_epoch, best_params = m[cfg.select], epoch, params
+            best, best_epoch, best_state = m[cfg.select], epoch, state
 
     valid, test = {}, {}
     if status == "finished":
         valid = {k: v for k, v in curve[best_epoch - 1].items() if k not in ("epoch", "step", "train_loss")}
         test_arrays = query_arrays(split.test.head(E), L, hist_width)
-        test = _evaluate(rank, best_params, rng_state, test_arrays, cfg.eval_batch, cfg.ks)
+        test = _evaluate(rank, best_state, test_arrays, eval_batch, ks)
     compile_s = train_chunk.seconds + rank.seconds - compiled_before
     train_s = time.perf_counter() - t0 - compile_s
-    return SeqTrainResult(
-        status, len(curve), step, tuple(curve), best_epoch, valid, test,
-        sequences, positions, train_s, compile_s, message,
+    return TrainResult(
+        status, step, sequences, tuple(curve), test, valid, train_s, compile_s, message,
+        selected_epoch=best_epoch if status == "finished" else None, positions_seen=positions,
     )

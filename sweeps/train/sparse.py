@@ -33,22 +33,14 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import nnx
 
-from sweeps import optim
-from sweeps.config import OptimConfig
 from sweeps.errors import SpecError
+from sweeps.train import optim
+from sweeps.train.core import Core, apply_update
+from sweeps.train.optim import OptimConfig
 
 ADAGRAD_INIT = 0.1  # optax.adagrad's initial accumulator, so dim 1 matches it exactly
-
-
-class Core(NamedTuple):
-    """What a trainer needs of one (model, optimiser): the state's life cycle, one step."""
-
-    init: Callable[[int], Any]  # seed -> training state
-    step: Callable[[Any, dict, jax.Array], tuple[Any, jax.Array]]  # (state, batch, lr) -> (state, loss)
-    model: Callable[[Any], nnx.Module]  # state -> the model, for evaluation
 
 
 class SparseState(NamedTuple):
@@ -163,7 +155,7 @@ def build(
     """The training core that updates ``module.Model``'s tables row-wise by ``optim_cfg.embeddings``.
 
     ``fuse`` > 0 stores the tables fused in ``fuse`` blocks (``Layout.fused``); ``cast``
-    is applied to what the forward pass reads (mixed precision, ``train.compute_cast``).
+    is applied to what the forward pass reads (mixed precision, ``ctr.compute_cast``).
     """
     abstract = nnx.eval_shape(lambda: module.Model(model_cfg, rngs=nnx.Rngs(0)))
     if not supports(abstract):
@@ -229,8 +221,7 @@ def build(
             return loss(model.from_rows(cast(batch["inputs"]), cast(rows)), batch["label"])
 
         value, (g_rest, g_rows) = jax.value_and_grad(loss_fn, argnums=(0, 1))(state.rest, gathered)
-        updates, dense_opt = tx.update(g_rest, state.dense_opt, state.rest)
-        rest = optax.apply_updates(state.rest, jax.tree.map(lambda u: lr * u, updates))
+        rest, dense_opt = apply_update(tx, state.rest, state.dense_opt, g_rest, lr)
         count = state.count + 1
         tables, table_opt = list(state.tables), list(state.table_opt)
         for a in range(len(layout.rows)):
