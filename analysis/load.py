@@ -216,8 +216,12 @@ def axis_points(records: Iterable[TrialRecord], axis: str, *, metric: str = "ne"
     chosen = best_per_budget([r for r in recs if axis in r.axes], metric) if axis == "compute" else on_axis(recs, axis)
     xs = np.array([X_VALUES[x](r, axis) for r in chosen], dtype=float)
     ys = np.array([r.final_metrics[metric] for r in chosen], dtype=float)
-    seeds = np.array([r.seed for r in chosen], dtype=int)
+    return make_points(axis, x, metric, xs, ys, np.array([r.seed for r in chosen], dtype=int))
+
+
+def make_points(axis: str, x_kind: str, metric: str, xs: np.ndarray, ys: np.ndarray, seeds: np.ndarray) -> AxisPoints:
+    """The points of one axis from per-trial arrays: the means and spreads over seeds at each x."""
     ux = np.unique(xs)
     ym = np.array([ys[xs == v].mean() for v in ux])
     ysd = np.array([ys[xs == v].std(ddof=1) if (xs == v).sum() > 1 else 0.0 for v in ux])
-    return AxisPoints(axis, x, metric, xs, ys, seeds, ux, ym, ysd)
+    return AxisPoints(axis, x_kind, metric, xs, ys, seeds, ux, ym, ysd)

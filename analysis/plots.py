@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.fits import AxisFit, band, curve
+from analysis.fits import X_NAMES, AxisFit, band, curve, law_text
 from sweeps.store import TrialRecord
 
 AXIS_LABELS = {
@@ -25,8 +25,6 @@ AXIS_LABELS = {
     "data": "training examples",
     "compute": "training FLOPs",
 }
-X_KIND_LABELS = {"params": "parameters", "flops": "training FLOPs", "examples": "training examples",
-                 "embedding_params": "embedding parameters", "dense_params": "dense parameters"}
 
 # The seed's parameter-scaling figure (Ardalani et al. 2022): one panel per scheme.
 PARAMETER_PANELS = (
@@ -42,12 +40,14 @@ def metric_label(metric: str) -> str:
 
 
 def fit_label(af: AxisFit) -> str:
-    f = af.fit
-    return f"{f.beta:.3g}·x^-{f.alpha:.3f} + {f.gamma:.4f} (R²={f.r2:.3f})"
+    """The chosen law with its numbers and R^2, and the verdict with its probability."""
+    a = af.analysis
+    r2 = f" (R²={af.fit.r2:.3f})" if af.fit is not None else ""
+    return f"{law_text(af.fit)}{r2}; {a.verdict.text}"
 
 
 def draw_law(ax: Axes, af: AxisFit, *, color: str = "C0", label: str = "", trials: bool = True) -> None:
-    """Trials, means over seeds with their spread, the fit and its confidence band on ``ax``."""
+    """Trials, means over seeds with their spread, the chosen law and its bootstrap band on ``ax``."""
     p = af.points
     prefix = f"{label}: " if label else ""
     if trials:
@@ -58,15 +58,16 @@ def draw_law(ax: Axes, af: AxisFit, *, color: str = "C0", label: str = "", trial
     lo, hi = p.x_mean.min(), p.x_mean.max()
     xs, ys = curve(af.fit, lo, hi)
     ax.plot(xs, ys, color=color, label=f"{prefix}fit {fit_label(af)}")
-    if af.boot is not None:
-        draw_band(ax, af.boot, lo, hi, np.concatenate([p.y, ys]), color=color, label=f"{prefix}{af.boot.level:.0%} band")
+    bx, blo, bhi = band(af.analysis, lo, hi)
+    draw_band(ax, bx, blo, bhi, np.concatenate([p.y, ys]), color=color,
+              label=f"{prefix}{af.analysis.verdict.level:.0%} band")
 
 
-def draw_band(ax: Axes, boot, lo: float, hi: float, reference: np.ndarray, *, color: str, label: str) -> None:
-    """The bootstrap band of a fit over [lo, hi], clipped to the span of ``reference`` (the
+def draw_band(ax: Axes, bx: np.ndarray, blo: np.ndarray, bhi: np.ndarray, reference: np.ndarray, *, color: str,
+              label: str) -> None:
+    """A bootstrap band (lower ``blo``, upper ``bhi`` at ``bx``), clipped to the span of ``reference`` (the
     points and the curve) plus half that span each way: a poorly constrained fit has a band
     orders of magnitude wide, which would otherwise flatten every point into one line."""
-    bx, blo, bhi = band(boot, lo, hi)
     ref = np.asarray(reference, dtype=float)
     ref = ref[np.isfinite(ref)]
     pad = 0.5 * max(float(np.ptp(ref)), 1e-12)
@@ -98,7 +99,7 @@ def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, t
         _floor(ax, bayes_ne, p.metric)
         ax.set_xscale("log")
         axis = name.split(":")[-1]
-        ax.set_xlabel(AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else X_KIND_LABELS.get(p.x_kind, p.x_kind))
+        ax.set_xlabel(AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else X_NAMES.get(p.x_kind, p.x_kind))
         ax.set_ylabel(metric_label(p.metric))
         ax.set_title(name)
         ax.legend(fontsize=7)
@@ -109,9 +110,10 @@ def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, t
 
 def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, title: str = "") -> Figure:
     """The seed's four-panel parameter-scaling figure: overall / over-arch, MLP, horizontal
-    and vertical embedding, each the metric against parameters with fit and band.
+    and vertical embedding, each the metric against its axis' x (dense parameters for MLP and
+    over-arch, total parameters for the others, by default) with the chosen law and band.
 
-    ``fits`` maps axis names to fits with x in parameters (``Study.row_fits("parameter")``);
+    ``fits`` maps axis names to fits (``Study.row_fits("parameter")``);
     a scheme the study lacks gets an empty panel that says so.
     """
     fig = Figure(figsize=(10, 7.6), layout="constrained")
@@ -128,7 +130,8 @@ def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None,
         else:
             ax.text(0.5, 0.5, "not in this study", ha="center", va="center", transform=ax.transAxes, color="0.4")
         ax.set_title(panel)
-        ax.set_xlabel("parameters")
+        ax.set_xlabel(", ".join(sorted({X_NAMES.get(fits[n].points.x_kind, fits[n].points.x_kind) for n in present}))
+                      or "parameters")
         ax.set_ylabel(metric_label(metric))
     fig.suptitle(title or "parameter scaling")
     return fig
@@ -142,7 +145,7 @@ def law_figure(fits: dict[str, AxisFit], *, xlabel: str = "", title: str = "", b
     for i, (name, af) in enumerate(fits.items()):
         draw_law(ax, af, color=f"C{i}", label=name)
         metric = af.points.metric
-        xlabel = xlabel or X_KIND_LABELS.get(af.points.x_kind, af.points.x_kind)
+        xlabel = xlabel or X_NAMES.get(af.points.x_kind, af.points.x_kind)
     _floor(ax, bayes_ne, metric)
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
@@ -181,7 +184,7 @@ def learning_curves(records: Iterable[TrialRecord], *, metric: str = "ne", x: st
                     label=None if v in labelled else f"{axis}={v:g}")
             labelled.add(v)
         ax.set_xscale("log")
-        ax.set_xlabel(X_KIND_LABELS.get(x, x))
+        ax.set_xlabel(X_NAMES.get(x, x))
         ax.set_ylabel(metric_label(metric))
         ax.set_title(name)
         if len(values) <= 12:

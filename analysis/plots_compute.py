@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from analysis.compare import Comparison
 from analysis.compute import X_LABELS, Frontier, IsoFlop
 from analysis.plots import draw_band, metric_label
+from scaling.bootstrap import percentile_interval
 
 
 def draw_frontier(ax: Axes, fr: Frontier, *, color: str = "C0", label: str = "") -> None:
@@ -27,7 +28,8 @@ def draw_frontier(ax: Axes, fr: Frontier, *, color: str = "C0", label: str = "")
     ys = fr.fit.predict(xs)
     ax.plot(xs, ys, color=color, label=f"{name}: law (R²={fr.fit.r2:.3f})")
     if fr.boot is not None:
-        draw_band(ax, fr.boot, lo, hi, np.concatenate([f.values, ys]), color=color, label=f"{name}: {fr.boot.level:.0%} band")
+        blo, bhi = percentile_interval(fr.boot.predict_samples(xs), fr.boot.level)
+        draw_band(ax, xs, blo, bhi, np.concatenate([f.values, ys]), color=color, label=f"{name}: {fr.boot.level:.0%} band")
 
 
 def frontier_figure(frontiers: Sequence[Frontier], *, title: str = "compute frontier") -> Figure:

@@ -1,14 +1,16 @@
 """A self-contained Markdown report of one or several sweeps, with its PNGs beside it.
 
 Sections: the trials; per architecture the seed table next to the published one, the
-per-axis laws in the table's units with saturation verdicts and the best-approach ranking;
-the per-axis fits of ``recscale fit`` with bootstrap CIs; compute (frontier, isoFLOP);
+per-axis laws (chosen by AICc and leave-largest-out error) with their three-valued
+saturation verdicts, the evidence for each law and the best-approach ranking; the per-axis
+table of ``recscale fit``; compute (frontier, isoFLOP);
 the architecture comparison when the records hold several; the figures; the trials that
 failed or diverged.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -16,7 +18,8 @@ from typing import Iterable
 from matplotlib.figure import Figure
 
 from analysis import compare, compute, fits, load, plots, plots_compute, study
-from scaling import FitError, rank_axes
+from scaling import FitError
+from scaling.verdict import MIN_GAIN
 from sweeps.errors import InputError
 from sweeps.store import TrialRecord
 
@@ -45,10 +48,12 @@ class _Writer:
 
 
 def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metric: str | None = None,
-                 n_boot: int = 200, dpi: int = 100) -> Path:
+                 n_boot: int = 200, dpi: int = 100, min_gain: float = MIN_GAIN) -> Path:
     """Write ``out_dir/report.md`` and its figures; return the report's path.
 
-    Raises InputError when a directory is missing or holds no finished trial.
+    Sweeps are named by their path relative to the report's directory, never by an
+    absolute path of the machine that wrote it. Raises InputError when a directory is
+    missing or holds no finished trial.
     """
     dirs = [Path(d) for d in sweep_dirs]
     for d in dirs:
@@ -71,10 +76,11 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
     archs = sorted({r.arch for r in done})
 
     w.add(f"# recscale report: {', '.join(d.name for d in dirs)}\n")
-    w.add(_overview(dirs, records, metric, floor))
+    w.add(_overview([relative_to(d, out) for d in dirs], records, metric, floor))
     for i, arch in enumerate(archs):
-        _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1, i == 0)
-    _fits_section(w, done, metric, floor, n_boot)
+        _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1, i == 0,
+                       min_gain)
+    _fits_section(w, done, metric, floor, n_boot, min_gain)
     _compute_section(w, done, metric, n_boot)
     if len(archs) > 1:
         _comparison_section(w, done, metric, n_boot)
@@ -86,7 +92,16 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
     return path
 
 
-def _overview(dirs: list[Path], records: list[TrialRecord], metric: str, floor: float | None) -> str:
+def relative_to(path: Path, base: Path) -> str:
+    """``path`` as seen from directory ``base`` (POSIX separators), or its name where no
+    relative path exists (another drive): a report never holds an absolute machine path."""
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _overview(dirs: list[str], records: list[TrialRecord], metric: str, floor: float | None) -> str:
     counts = Counter((r.arch, r.status) for r in records)
     archs = sorted({a for a, _ in counts})
     rows = [[a, *(counts.get((a, s), 0) for s in load.STATUSES)] for a in archs]
@@ -96,51 +111,57 @@ def _overview(dirs: list[Path], records: list[TrialRecord], metric: str, floor: 
 
 
 def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, floor: float | None,
-                   n_boot: int, several: bool, first: bool) -> None:
+                   n_boot: int, several: bool, first: bool, min_gain: float) -> None:
     w.add(f"## Seed table: {arch}\n")
-    s = study.build_study(recs, metric=metric, n_resamples=max(n_boot, 20))
+    s = study.build_study(recs, metric=metric, n_resamples=max(n_boot, 20), min_gain=min_gain)
     for (kind, axis), why in s.skipped.items():
         w.add(f"- left out {kind} / {axis}: {why}")
     if s.table is None:
         w.add(f"No seed table: {s.error}\n")
         return
-    w.add("Ours (x: examples for data, total parameters for parameter axes, training FLOPs for compute, "
-          "each compute approach at its best size per budget):\n\n" + s.table.markdown())
+    w.add("Ours (x per axis as stated: dense parameters for MLP and over-arch, total parameters for the embedding "
+          "and overall axes, each compute approach at its best size per budget; the law of each axis chosen by "
+          "AICc and leave-largest-out error):\n\n" + s.table.markdown() + "\n" + s.table.caption() + "\n")
     if first:
         w.add("Published (Ardalani et al. 2022, as the brief reports it; Meta data, so only the *form* compares):\n\n"
               + study.published_markdown())
     w.add("Form, row by row:\n\n" + study.comparison_markdown(study.compare_form(s.table)))
     w.add("Form, in words:\n\n" + study.form_summary(study.compare_form(s.table)) + "\n")
-    w.add("### Per-axis laws and saturation verdicts\n\nSaturated: the fitted gain from doubling x at the "
-          "largest x is below the noise floor (the seed spread, or 0.02% of the metric without replicates).\n\n"
-          + study.axes_markdown(s.table))
+    w.add(f"### Per-axis laws and saturation verdicts\n\nSaturated / not saturated: the {s.table.level:.0%} "
+          "bootstrap interval of the gain per doubling at the largest x lies wholly below / above the min gain "
+          f"({s.table.min_gain:g}, metric units); undetermined: it straddles it. P(gain < min): the share of "
+          "resamples below. Measured: the change of the mean over seeds over the last step of x, per doubling, "
+          "± its standard error.\n\n" + study.axes_markdown(s.table))
+    w.add("### Which law, by evidence\n\n" + study.evidence_markdown(s.table))
     w.add("### Best approach\n")
     for row in s.table.rows:
-        boots = {r.axis: r.bootstrap for r in s.table.axes if r.kind == row.kind}
-        if len(boots) < 2:
+        mine = [r for r in s.table.axes if r.kind == row.kind]
+        if len(mine) < 2:
             w.add(f"- {row.kind}: one axis, nothing to rank.")
             continue
-        ranking = rank_axes(boots)
-        gains = ", ".join(f"{g.code} {g.gain:.2g} [{g.lower:.2g}, {g.upper:.2g}]" for g in ranking.gains)
-        w.add(f"- {row.kind}: **{ranking.text}** (gain per doubling at x = {ranking.x_ref:.3g}: {gains})")
+        gains = ", ".join(f"{r.axis} {r.analysis.verdict.gain:.2g} [{r.analysis.verdict.lower:.2g}, "
+                          f"{r.analysis.verdict.upper:.2g}]" for r in mine)
+        w.add(f"- {row.kind}: **{row.cells['best approach']}** (gain per doubling of each axis' x at its largest x: "
+              f"{gains})")
     prefix = f"{arch}_" if several else ""
     params = s.row_fits("parameter")
     if params:
         w.figure(plots.parameter_panels(params, bayes_ne=floor, title=f"{arch}: parameter scaling"),
-                 f"{prefix}parameter_scaling.png", f"{arch}: the four parameter-scaling schemes against parameters")
+                 f"{prefix}parameter_scaling.png", f"{arch}: the four parameter-scaling schemes, each against its x")
     for kind, xlabel in (("data", "training examples"), ("compute", "training FLOPs")):
         row = s.row_fits(kind)
         if row:
             w.figure(plots.law_figure(row, xlabel=xlabel, title=f"{arch}: {kind} scaling", bayes_ne=floor),
-                     f"{prefix}{kind}_scaling.png", f"{arch}: {kind} scaling with fitted law and 95% band")
+                     f"{prefix}{kind}_scaling.png", f"{arch}: {kind} scaling with the chosen law and 95% band")
 
 
-def _fits_section(w: _Writer, recs: list[TrialRecord], metric: str, floor: float | None, n_boot: int) -> None:
-    axis_fits = fits.fit_axes(recs, metric=metric, n_boot=n_boot)
-    w.add("## Per-axis fits (`recscale fit`: x is each axis' own value, mean over seeds)\n")
+def _fits_section(w: _Writer, recs: list[TrialRecord], metric: str, floor: float | None, n_boot: int,
+                  min_gain: float) -> None:
+    axis_fits = fits.fit_axes(recs, metric=metric, n_boot=n_boot, min_gain=min_gain)
+    w.add("## Per-axis fits (`recscale fit`: every trial, x per axis as stated)\n")
     w.add("```\n" + fits.format_table(axis_fits, floor) + "\n```\n")
     if axis_fits:
-        w.figure(plots.scaling_panels(axis_fits, bayes_ne=floor), "scaling_axes.png", "every axis against its own value")
+        w.figure(plots.scaling_panels(axis_fits, bayes_ne=floor), "scaling_axes.png", "every axis against its x")
 
 
 def _compute_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot: int) -> None:

@@ -2,11 +2,14 @@
 and how its form compares with the published one.
 
 Rows and their x: ``data`` is the data axis against training examples; ``parameter``
-holds every parameter axis (vertical, horizontal, over-arch, MLP, overall) against total
-parameters; ``compute`` holds one entry per isoFLOP approach (the size axis a spec's
-``compute:`` part varies), each the metric reached at every budget by its best size,
-against training FLOPs. The best-approach column of the compute row thus ranks the
-approaches by what a doubling of compute buys when it is spent growing that axis.
+holds every parameter axis, each against the parameters its growth changes
+(:data:`analysis.fits.DEFAULT_X`: dense parameters for MLP and over-arch, total parameters
+for vertical, horizontal and overall); ``compute`` holds one entry per isoFLOP approach
+(the size axis a spec's ``compute:`` part varies), each the metric reached at every budget
+by its best size, against training FLOPs. ``x=`` puts every axis on one x instead. The
+best-approach column ranks axes by the gain per doubling of their own x at their largest
+x; for the compute row, what a doubling of compute buys when spent growing that axis.
+Verdicts and laws: :mod:`scaling.table`.
 """
 
 from __future__ import annotations
@@ -16,23 +19,19 @@ import dataclasses
 import numpy as np
 
 from analysis.compute import best_by_approach
-from analysis.fits import AxisFit, bayes_floor, higher_is_better
+from analysis.fits import X_NAMES, AxisFit, bayes_floor, higher_is_better, x_of
+from analysis.fits import axes_markdown as axes_md, evidence_markdown as evidence_md
 from analysis.load import AxisPoints, axes_of, axis_points
-from scaling import AxisData, FitError, SeedTable, fit_power_law, seed_table
+from scaling import AxisData, FitError, SeedTable, analyse_axis, seed_table
+from scaling.table import AxisResult, assemble
+from scaling.verdict import MIN_GAIN
 from sweeps.store import TrialRecord
 
-# Which row of the seed table an axis belongs to, and the x it is measured in there.
-ROW_OF_AXIS = {
-    "data": ("data", "examples"),
-    "horizontal": ("parameter", "params"),
-    "vertical": ("parameter", "params"),
-    "overarch": ("parameter", "params"),
-    "mlp": ("parameter", "params"),
-    "overall": ("parameter", "params"),
-    "compute": ("compute", "flops"),
-}
-
-MIN_SEED_GROUPS = 5
+# Which row of the seed table an axis belongs to.
+ROW_OF_AXIS = {"data": "data", "horizontal": "parameter", "vertical": "parameter", "overarch": "parameter",
+               "mlp": "parameter", "overall": "parameter", "compute": "compute"}
+# The published verdicts are yes/no; ours are three-valued.
+PUBLISHED_VERDICT = {"saturated": "yes", "not saturated": "no"}
 
 # The table as the brief's slides report it (Ardalani et al. 2022, NE = beta x^-alpha + gamma).
 PUBLISHED = (
@@ -45,43 +44,38 @@ PUBLISHED = (
 )
 
 
-def study_points(records: list[TrialRecord], *, metric: str = "ne") -> dict[str, dict[str, AxisPoints]]:
-    """``{row kind: {axis or approach: points}}`` with x in the row's unit."""
+def study_points(records: list[TrialRecord], *, metric: str = "ne",
+                 x: str | None = None) -> dict[str, dict[str, AxisPoints]]:
+    """``{row kind: {axis or approach: points}}`` with x per :func:`analysis.fits.x_of`."""
     study: dict[str, dict[str, AxisPoints]] = {}
     for axis in axes_of(records):
         if axis not in ROW_OF_AXIS or axis == "compute":
             continue
-        kind, x = ROW_OF_AXIS[axis]
-        study.setdefault(kind, {})[axis] = axis_points(records, axis, metric=metric, x=x)
+        study.setdefault(ROW_OF_AXIS[axis], {})[axis] = axis_points(records, axis, metric=metric, x=x_of(axis, x))
     for (arch, approach), best in best_by_approach(records, metric).items():
-        study.setdefault("compute", {})[approach] = axis_points(best, "compute", metric=metric, x="flops")
+        study.setdefault("compute", {})[approach] = axis_points(best, "compute", metric=metric, x=x_of("compute", x))
     return study
 
 
 def _axis_data(pts: AxisPoints) -> AxisData:
-    # Resampling whole seeds says little with few of them (2 seeds: 3 distinct resamples).
-    groups = pts.seeds if np.unique(pts.seeds).size >= MIN_SEED_GROUPS else None
-    return AxisData(pts.x, pts.y, groups)
+    return AxisData(pts.x, pts.y, X_NAMES.get(pts.x_kind, pts.x_kind))
 
 
-def study_axes(records: list[TrialRecord], *, metric: str = "ne") -> dict[str, dict[str, AxisData]]:
-    return {kind: {a: _axis_data(p) for a, p in axes.items()} for kind, axes in study_points(records, metric=metric).items()}
-
-
-def study_table(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200) -> SeedTable:
+def study_table(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200,
+                min_gain: float = MIN_GAIN, x: str | None = None) -> SeedTable:
     """The seed table; raises FitError naming the first axis that cannot be fitted."""
+    points = study_points(records, metric=metric, x=x)
     return seed_table(
-        study_axes(records, metric=metric),
-        higher_is_better=higher_is_better(metric),
-        n_resamples=n_resamples,
+        {kind: {a: _axis_data(p) for a, p in axes.items()} for kind, axes in points.items()},
+        higher_is_better=higher_is_better(metric), n_resamples=n_resamples, min_gain=min_gain,
         gamma_min=bayes_floor(records) if metric == "ne" else None,
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class Study:
-    """The seed table of the axes that could be fitted, their fits (with points and
-    bootstrap) keyed by (row kind, axis), and why any other axis was left out."""
+    """The seed table of the axes that could be fitted, their fits (points and analysis)
+    keyed by (row kind, axis), and why any other axis was left out."""
 
     metric: str
     table: SeedTable | None
@@ -93,29 +87,27 @@ class Study:
         return {axis: af for (k, axis), af in self.fits.items() if k == kind}
 
 
-def build_study(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200) -> Study:
+def build_study(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200,
+                min_gain: float = MIN_GAIN, x: str | None = None) -> Study:
     """Like :func:`study_table`, but an axis that cannot be fitted is left out (and named in
     ``skipped``) instead of failing the whole table. ``records`` should hold one architecture."""
     higher = higher_is_better(metric)
     floor = bayes_floor(records) if metric == "ne" else None
-    points, skipped = {}, {}
-    for kind, axes in study_points(records, metric=metric).items():
+    results: dict[str, list[AxisResult]] = {}
+    fits, skipped = {}, {}
+    for kind, axes in study_points(records, metric=metric, x=x).items():
         for axis, pts in axes.items():
             try:
-                fit_power_law(pts.x, pts.y, gamma_min=floor, higher_is_better=higher)
+                analysis = analyse_axis(pts.x, pts.y, higher_is_better=higher, gamma_min=floor, min_gain=min_gain,
+                                        n_resamples=n_resamples, x_name=X_NAMES.get(pts.x_kind, pts.x_kind))
             except FitError as e:
                 skipped[(kind, axis)] = str(e)
                 continue
-            points.setdefault(kind, {})[axis] = pts
-    if not points:
+            results.setdefault(kind, []).append(AxisResult(kind=kind, axis=axis, analysis=analysis))
+            fits[(kind, axis)] = AxisFit(pts, analysis)
+    if not results:
         return Study(metric, None, {}, skipped, "no axis has enough points for a fit")
-    try:
-        table = seed_table({k: {a: _axis_data(p) for a, p in v.items()} for k, v in points.items()},
-                           higher_is_better=higher, n_resamples=n_resamples, gamma_min=floor)
-    except FitError as e:
-        return Study(metric, None, {}, skipped, str(e))
-    fits = {(r.kind, r.axis): AxisFit(points[r.kind][r.axis], r.fit, boot=r.bootstrap) for r in table.axes}
-    return Study(metric, table, fits, skipped)
+    return Study(metric, assemble(results, min_gain=min_gain), fits, skipped)
 
 
 def _tie_groups(text: str, keep: set[str]) -> list[frozenset[str]]:
@@ -124,10 +116,21 @@ def _tie_groups(text: str, keep: set[str]) -> list[frozenset[str]]:
     return [g for g in groups if g]
 
 
+def _saturation_agreement(row, published: str) -> str:
+    """``agrees`` / ``differs`` for firm verdicts; ``undetermined`` when ours is not firm.
+    A mixed row differs when any of its firm verdicts contradicts the published one."""
+    verdicts = list(row.verdicts) or [row.verdict]
+    firm = {PUBLISHED_VERDICT[v] for v in verdicts if v in PUBLISHED_VERDICT}
+    if firm - {published}:
+        return "differs"
+    return "agrees" if firm and "undetermined" not in verdicts else "undetermined"
+
+
 def compare_form(table: SeedTable | None) -> list[dict[str, str]]:
     """Row by row, the saturation verdict and best-approach order next to the published ones,
-    each judged ``agrees``, ``differs`` or ``not measured``. Approaches are compared on the
-    codes both tables rank; ties (``~``) must match as well as the order."""
+    each judged ``agrees``, ``differs``, ``undetermined`` (ours is not firm) or ``not
+    measured``. Approaches are compared on the codes both tables rank; ties (``~``) must
+    match as well as the order."""
     ours = {row.kind: row for row in table.rows} if table is not None else {}
     out = []
     for pub in PUBLISHED:
@@ -137,14 +140,14 @@ def compare_form(table: SeedTable | None) -> list[dict[str, str]]:
             item.update({"ours saturated": "-", "ours best": "-", "saturation": "not measured", "approaches": "not measured"})
             out.append(item)
             continue
-        item["ours saturated"], item["ours best"] = row.saturated, row.best_approach
-        item["saturation"] = "agrees" if row.saturated == pub["saturated"] else "differs"
-        codes = {c.strip() for c in row.best_approach.replace(">", "~").split("~")}
+        item["ours saturated"], item["ours best"] = row.cells["saturated? [P(gain < min)]"], row.cells["best approach"]
+        item["saturation"] = _saturation_agreement(row, pub["saturated"])
+        codes = {c.strip() for c in row.cells["best approach"].replace(">", "~").split("~")}
         common = codes & {c.strip() for c in pub["best approach"].replace(">", "~").split("~")}
-        if row.best_approach == "-" or len(common) < 2:
+        if row.cells["best approach"] == "-" or len(common) < 2:
             item["approaches"] = "not measured"
         else:
-            same = _tie_groups(row.best_approach, common) == _tie_groups(pub["best approach"], common)
+            same = _tie_groups(row.cells["best approach"], common) == _tie_groups(pub["best approach"], common)
             item["approaches"] = "agrees" if same else "differs"
         out.append(item)
     return out
@@ -164,24 +167,14 @@ def comparison_markdown(rows: list[dict[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ci(boot, name: str, fmt: str = ".3g") -> str:
-    lo, hi = boot.interval(name)
-    return f"[{lo:{fmt}}, {hi:{fmt}}]"
-
-
 def axes_markdown(table: SeedTable) -> str:
-    """Per axis of the table: the law with 95% CIs, R^2 and the saturation verdict with its numbers."""
-    cols = ["row", "axis", "n", "alpha", "95% CI", "beta", "gamma", "95% CI", "R^2", "saturated", "gain/doubling",
-            "floor", "doublings left", "notes"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    for r in table.axes:
-        f, sat = r.fit, r.saturation
-        cells = [r.kind, r.axis, str(f.n_points), f"{f.alpha:.3f}", _ci(r.bootstrap, "alpha"), f"{f.beta:.3g}",
-                 f"{f.gamma:.4f}", _ci(r.bootstrap, "gamma", ".4f"), f"{f.r2:.3f}", "yes" if sat.saturated else "no",
-                 f"{sat.gain_per_doubling:.2g}", f"{sat.threshold:.2g} ({sat.threshold_source})",
-                 f"{sat.doublings_left:.1f}", "; ".join(f.warnings)]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    """Per axis of the table: x, the chosen law with 95% CIs, the verdict with its numbers (:func:`analysis.fits.axes_markdown`)."""
+    return axes_md((r.kind, r.axis, r.analysis) for r in table.axes)
+
+
+def evidence_markdown(table: SeedTable) -> str:
+    """Per axis and law: the numbers or why not identified, AICc and leave-largest-out error."""
+    return evidence_md((r.kind, r.axis, r.analysis) for r in table.axes)
 
 
 def form_summary(rows: list[dict[str, str]]) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -82,47 +81,11 @@ def _records(args):
     return records
 
 
-def _fits(args, n_boot: int = 0):
+def _fits(args, n_boot: int = 200):
     from analysis import fits
 
     records = _records(args)
     return records, fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=n_boot), fits.bayes_floor(records)
-
-
-def cmd_fit(args) -> int:
-    from analysis import fits, study
-
-    from scaling import FitError
-
-    records, axis_fits, floor = _fits(args, n_boot=args.bootstrap)
-    table, table_error = None, ""
-    if args.table:
-        try:
-            table = study.study_table(records, metric=args.metric, n_resamples=max(args.bootstrap, 2))
-        except FitError as e:
-            table_error = f"seed table not available: {e}"
-    if args.json:
-        out = {"bayes_ne": floor, "axes": fits.fit_rows(axis_fits)}
-        if table is not None:
-            out["seed_table"] = table.records()
-        if table_error:
-            out["seed_table_error"] = table_error
-        print(json.dumps(out, indent=1))
-        return 0
-    print(fits.format_table(axis_fits, floor if args.metric == "ne" else None))
-    if table_error:
-        print(table_error)
-    if table is not None:
-        print("\nSeed table (x: examples for data, total parameters for parameter axes, FLOPs for compute):")
-        print(table.markdown())
-        for r in table.axes:
-            lo, hi = r.bootstrap.interval("alpha")
-            line = f"  {r.kind:<9} {r.axis:<10} alpha {r.fit.alpha:.3f} [{lo:.3f}, {hi:.3f}]  R^2 {r.fit.r2:.3f}"
-            line += f"  saturated: {'yes' if r.saturation.saturated else 'no'}"
-            if r.fit.warnings:
-                line += "  (" + "; ".join(r.fit.warnings) + ")"
-            print(line)
-    return 0
 
 
 def cmd_plot(args) -> int:
@@ -141,8 +104,9 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR", help="sweep directories (runs/<name>)")
     p.add_argument("--metric", default="ne", help="metric to fit (default: ne)")
     p.add_argument(
-        "--x", default="scale", choices=["scale", "params", "embedding_params", "dense_params", "flops", "examples"],
-        help="x-value of each point (default: the axis' scale value)",
+        "--x", default=None, choices=["scale", "params", "embedding_params", "dense_params", "flops", "examples"],
+        help="x-value of every point (default per axis: examples for data, dense parameters for MLP and over-arch, "
+        "total parameters for the embedding and overall axes, FLOPs for compute)",
     )
 
 
@@ -169,13 +133,6 @@ def parser() -> argparse.ArgumentParser:
     plan = sweep.add_parser("plan", help="print the expanded trials without running them")
     plan.add_argument("spec", metavar="SPEC")
     plan.set_defaults(func=cmd_sweep_plan)
-
-    fit = sub.add_parser("fit", help="fit y = beta * x^-alpha + gamma per axis and print the table")
-    _add_fit_args(fit)
-    fit.add_argument("--json", action="store_true", help="print the fits as JSON")
-    fit.add_argument("--table", action="store_true", help="also print the seed table (data / parameter / compute rows)")
-    fit.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples for the CIs (0: none)")
-    fit.set_defaults(func=cmd_fit)
 
     plot = sub.add_parser("plot", help="one PNG per sweep: a panel per axis with points, fit and the Bayes floor")
     _add_fit_args(plot)

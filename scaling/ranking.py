@@ -69,6 +69,16 @@ def rank_axes(boots: Mapping[str, Bootstrap], *, x_ref: float | None = None) -> 
         lo, hi = percentile_interval(boot.gain_per_doubling_samples(ref), boot.level)
         gains.append(AxisGain(axis=axis, code=axis_code(axis), gain=float(boot.fit.gain_per_doubling(ref)),
                               lower=float(lo), upper=float(hi)))
-    gains.sort(key=lambda g: g.gain, reverse=True)
-    relations = tuple("~" if worse.upper >= better.lower else ">" for better, worse in zip(gains, gains[1:]))
-    return ApproachRanking(x_ref=ref, gains=tuple(gains), relations=relations, warnings=tuple(notes))
+    return order_gains(gains, x_ref=ref, warnings=notes)
+
+
+def order_gains(gains: list[AxisGain], *, x_ref: float = float("nan"), warnings: list[str] = ()) -> ApproachRanking:
+    """Sort axis gains best first; ``>`` where neighbouring intervals separate, ``~`` where they overlap.
+
+    ``x_ref`` is NaN when each gain is taken at its own axis' largest x (the seed table's
+    rows, whose axes may be measured in different x: a doubling is unit-free)."""
+    if not gains:
+        raise FitError("ranking needs at least one axis")
+    ordered = sorted(gains, key=lambda g: g.gain, reverse=True)
+    relations = tuple("~" if worse.upper >= better.lower else ">" for better, worse in zip(ordered, ordered[1:]))
+    return ApproachRanking(x_ref=x_ref, gains=tuple(ordered), relations=relations, warnings=tuple(warnings))

@@ -42,12 +42,16 @@ def test_parameter_panels_are_the_seed_four_with_fits_and_bands(built):
     fig = plots.parameter_panels(built.row_fits("parameter"), bayes_ne=BAYES)
     axes = _visible(fig)
     assert [ax.get_title() for ax in axes] == ["overall / over-arch", "MLP", "horizontal embedding", "vertical embedding"]
+    # each panel names its x: dense parameters for the dense axes, total for the embedding axes
+    assert [ax.get_xlabel() for ax in axes] == ["dense parameters", "dense parameters", "total parameters",
+                                                "total parameters"]
     for ax in axes:
-        assert ax.get_xlabel() == "parameters" and ax.get_ylabel() == "NE" and ax.get_xscale() == "log"
+        assert ax.get_ylabel() == "NE" and ax.get_xscale() == "log"
         assert len(_fit_lines(ax)) == 1 and len(_bands(ax)) == 1
         assert any(line.get_label().startswith("Bayes NE 0.5000") for line in ax.get_lines())
-    # The fitted exponent is in the legend: alpha 1 for every parameter axis of these records.
+    # The chosen law with its exponent and the verdict are in the legend: alpha 1, saturated.
     label = _fit_lines(axes[1])[0].get_label()
+    assert label.startswith("fit power law + floor: ") and "saturated (P(gain < min) = 1.00)" in label
     alpha = float(label.split("x^-")[1].split()[0])
     assert alpha == pytest.approx(1.0, abs=0.15)
     assert _renders(fig)
@@ -78,11 +82,12 @@ def test_scaling_panels_one_per_axis_with_band_when_bootstrapped():
     fig = plots.scaling_panels(axis_fits, bayes_ne=BAYES, title="synthetic")
     axes = _visible(fig)
     assert [ax.get_title() for ax in axes] == ["horizontal", "vertical", "overarch", "mlp", "data", "compute"]
-    assert axes[0].get_xlabel() == "embedding dimension"
+    assert [ax.get_xlabel() for ax in axes] == ["total parameters", "total parameters", "dense parameters",
+                                                "dense parameters", "training examples", "training FLOPs"]
     assert all(len(_fit_lines(ax)) == 1 and len(_bands(ax)) == 1 for ax in axes)
     assert fig._suptitle.get_text() == "synthetic"
-    no_boot = plots.scaling_panels(fits.fit_axes(recs, n_boot=0))
-    assert not any(_bands(ax) for ax in _visible(no_boot))
+    own = plots.scaling_panels(fits.fit_axes(recs, n_boot=20, x="scale"))
+    assert _visible(own)[0].get_xlabel() == "embedding dimension"
 
 
 def test_learning_curves_one_line_per_trial_one_panel_per_axis():

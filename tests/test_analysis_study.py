@@ -35,26 +35,36 @@ def test_seed_table_recovers_the_laws_and_the_form(built):
     table = built.table
     assert [row.kind for row in table.rows] == ["data", "parameter", "compute"]
     data, parameter, compute_row = table.rows
-    assert data.alpha[0] == pytest.approx(0.25, abs=0.02)
-    assert data.gamma[0] == pytest.approx(0.55, abs=0.01)
-    assert data.saturated == "no"
-    assert parameter.saturated == "yes"  # alpha 1: a doubling at 2.6e5 parameters buys ~1e-4, below the seed noise
+    laws = {(r.kind, r.axis): r.analysis for r in table.axes}
+    assert laws[("data", "data")].chosen == "power_law"
+    assert laws[("data", "data")].fit.params["alpha"] == pytest.approx(0.25, abs=0.02)
+    assert laws[("data", "data")].fit.params["gamma"] == pytest.approx(0.55, abs=0.01)
+    # true gain per doubling at 2^21 examples: 0.021, twenty times the threshold
+    assert data.verdict == "not saturated"
+    # alpha 1: a doubling at the largest size buys ~1e-4, a tenth of the threshold, at noise 0.1%
+    assert parameter.verdict == "saturated"
     assert set(parameter.axes) == set(PARAM_AXES)
-    assert parameter.alpha[0] == pytest.approx(1.0, abs=0.15)
-    assert compute_row.axes == ("horizontal", "mlp") and compute_row.saturated == "no"
+    for axis in PARAM_AXES:
+        assert laws[("parameter", axis)].fit.params["alpha"] == pytest.approx(1.0, abs=0.15)
+    assert parameter.cells["x"] == "total parameters (H, V); dense parameters (O, M)"  # axes in canonical order
+    assert compute_row.axes == ("horizontal", "mlp") and compute_row.verdict == "not saturated"
     # The ranking is by gain per doubling: the approach with the larger data term (B = 40 for
     # horizontal) sits further above its floor at equal compute, so a doubling buys more there.
-    assert compute_row.best_approach == "H > M"
+    assert compute_row.cells["best approach"] == "H > M"
     assert not built.skipped
 
 
 def test_study_fits_hold_points_in_the_rows_units(built):
     params = built.row_fits("parameter")
     assert set(params) == set(PARAM_AXES)
-    assert params["mlp"].points.x_kind == "params" and params["mlp"].points.x.max() == 256_000
+    # MLP and over-arch grow the dense part: their x is dense parameters (half of these records' total)
+    assert params["mlp"].points.x_kind == "dense_params" and params["mlp"].points.x.max() == 128_000
+    assert params["vertical"].points.x_kind == "params" and params["vertical"].points.x.max() == 256_000
     assert built.row_fits("data")["data"].points.x_kind == "examples"
     comp = built.row_fits("compute")["mlp"].points
     assert comp.x_kind == "flops" and len(comp.x_mean) == 5
+    one_x = study.build_study(study_records(), n_resamples=20, x="params").row_fits("parameter")
+    assert one_x["mlp"].points.x_kind == "params"
 
 
 def test_an_axis_that_cannot_be_fitted_is_skipped_not_fatal():
@@ -66,22 +76,28 @@ def test_an_axis_that_cannot_be_fitted_is_skipped_not_fatal():
         study.study_table(recs, n_resamples=20)
 
 
-def _row(kind, saturated, best):
-    return SeedRow(kind, ("x",), (0.1, 0.1), (1.0, 1.0), (0.5, 0.5), (0.9, 0.9), saturated, best)
+def _row(kind, verdicts, best):
+    cells = {"saturated? [P(gain < min)]": "/".join(verdicts), "best approach": best}
+    verdict = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
+    return SeedRow(kind, tuple(f"a{i}" for i in range(len(verdicts))), cells, verdict, tuple(verdicts))
 
 
 def test_form_comparison_with_the_published_table():
-    table = SeedTable(rows=(_row("data", "no", "-"), _row("parameter", "yes", "H ~ V ~ M ~ O"),
-                            _row("compute", "yes", "O > M > H")), axes=())
+    table = SeedTable(rows=(_row("data", ["not saturated"], "-"),
+                            _row("parameter", ["saturated", "saturated"], "H ~ V ~ M ~ O"),
+                            _row("compute", ["saturated"], "O > M > H")), axes=())
     rows = {r["scaling"]: r for r in study.compare_form(table)}
     assert rows["data"]["saturation"] == "agrees" and rows["data"]["approaches"] == "not measured"
     assert rows["parameter"]["saturation"] == "agrees" and rows["parameter"]["approaches"] == "agrees"
     assert rows["compute"]["saturation"] == "differs" and rows["compute"]["approaches"] == "differs"
-    partial = SeedTable(rows=(_row("compute", "no", "M ~ H"),), axes=())
+    partial = SeedTable(rows=(_row("compute", ["not saturated", "undetermined"], "M ~ H"),), axes=())
     by_kind = {r["scaling"]: r for r in study.compare_form(partial)}
     assert by_kind["compute"]["approaches"] == "differs"  # published: M > H, strictly
+    assert by_kind["compute"]["saturation"] == "undetermined"  # one axis agrees firmly, the other is not firm
     assert by_kind["parameter"]["saturation"] == "not measured"
-    assert "compute: saturation agrees" in study.form_summary(study.compare_form(partial))
+    mixed = SeedTable(rows=(_row("parameter", ["undetermined", "not saturated"], "-"),), axes=())
+    assert study.compare_form(mixed)[1]["saturation"] == "differs"  # a firm "not saturated" against "yes"
+    assert "compute: saturation undetermined" in study.form_summary(study.compare_form(partial))
     assert study.published_markdown().count("\n") == 5
 
 

@@ -35,14 +35,26 @@ def report(tmp_path_factory):
 def test_report_has_every_section(report):
     _, text = report
     for heading in ("# recscale report: study, cmp", "## Trials", "## Seed table: dlrm", "### Per-axis laws and saturation verdicts",
-                    "### Best approach", "## Per-axis fits", "## Compute", "### IsoFLOP: dlrm:mlp",
+                    "### Which law, by evidence", "### Best approach", "## Per-axis fits", "## Compute", "### IsoFLOP: dlrm:mlp",
                     "## Architecture comparison", "## Learning curves", "## Failed or diverged trials"):
         assert heading in text, heading
-    ours_data_alpha = re.search(r"^\| data \| ([0-9.]+) \|", text, re.M).group(1)  # ours comes before the published
-    assert float(ours_data_alpha) == pytest.approx(0.25, abs=0.02)
+    # ours comes before the published: row, x, law, alpha
+    ours_data = re.search(r"^\| data \| training examples \| power law \+ floor \| ([0-9.]+) \|", text, re.M)
+    assert float(ours_data.group(1)) == pytest.approx(0.25, abs=0.02)
     assert "| parameter |" in text and "V ~ H ~ O ~ M" in text  # the published row beside ours
-    assert "- parameter: saturation agrees (ours yes, published yes)" in text
+    assert "- parameter: saturation agrees (ours saturated [1.00], published yes)" in text
+    assert "min gain 0.001" in text and "P(gain < min)" in text
     assert "laws cross at" in text
+
+
+def test_report_names_sweeps_relative_to_itself_never_by_absolute_path(report, tmp_path):
+    out, text = report
+    assert "Sweeps: `../study`, `../cmp`." in text
+    assert str(out.parent) not in text and "/tmp/" not in text
+    from analysis.report import relative_to
+
+    assert relative_to(tmp_path / "runs" / "a", tmp_path / "docs" / "reports" / "a") == "../../../runs/a"
+    assert relative_to(tmp_path / "r" / "a", tmp_path / "r") == "a"
 
 
 def test_report_lists_failed_and_diverged_trials(report):
