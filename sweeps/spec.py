@@ -45,7 +45,7 @@ def describe_point(axes: dict[str, Any]) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
-class ComputeSpec:
+class ComputeBudgets:
     """IsoFLOP budgets: per budget, every size of ``axis`` with the examples that hit it."""
 
     budgets: tuple[float, ...]
@@ -62,7 +62,7 @@ class Part:
     axes: dict[str, tuple[float, ...]]
     grid: dict[str, tuple[Any, ...]]
     zip: dict[str, tuple[Any, ...]]
-    compute: ComputeSpec | None
+    compute: ComputeBudgets | None
     field: str  # where in the spec this part lives, for error messages
 
 
@@ -142,7 +142,7 @@ def _lists(value: Any, field: str) -> dict[str, tuple]:
     return out
 
 
-def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeSpec | None:
+def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeBudgets | None:
     if value is None:
         return None
     raw = _mapping(value, field)
@@ -159,7 +159,7 @@ def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeSp
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not 0 < tol < 1:
         raise SpecError(f"{field}.tolerance", f"expected a fraction in (0, 1), got {tol!r}")
     integer = all(known[axis].integer for known in axes_by_arch.values())
-    return ComputeSpec(
+    return ComputeBudgets(
         _number_list(raw["budgets"], f"{field}.budgets", integer=False),
         axis,
         _number_list(raw["sizes"], f"{field}.sizes", integer=integer),
@@ -202,9 +202,10 @@ def _archs(value: Any) -> tuple[str, ...]:
 def parse(raw: Any, source: str = "spec") -> SweepSpec:
     if not isinstance(raw, dict):
         raise SpecError(source, "a spec must be a YAML mapping")
-    unknown = sorted(set(raw) - set(TOP_KEYS) - set(PART_KEYS))
+    keys = TOP_KEYS + tuple(k for k in PART_KEYS if k not in TOP_KEYS)
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise SpecError(unknown[0], f"unknown key; expected one of {', '.join(TOP_KEYS + PART_KEYS)}")
+        raise SpecError(unknown[0], f"unknown key; expected one of {', '.join(keys)}")
     name = raw.get("name")
     if not isinstance(name, str) or not name or "/" in name:
         raise SpecError("name", f"expected a non-empty name without '/', got {name!r}")
@@ -226,9 +227,11 @@ def parse(raw: Any, source: str = "spec") -> SweepSpec:
         raise SpecError("chain", f"expected a list of sweep parts, got {chain!r}")
     for i, sub in enumerate(chain):
         parts.append(_part(_mapping(sub, f"chain[{i}]"), f"chain[{i}]", axes_by_arch, top=False))
-    parts = [p for p in parts if p.axes or p.grid or p.zip or p.compute]
-    if not parts:
-        raise SpecError("axes", "the spec varies nothing: give axes, grid, zip, compute or chain")
+    varied = [p for p in parts if p.axes or p.grid or p.zip or p.compute]
+    if not varied and len(archs) == 1:
+        raise SpecError("axes", "the spec varies nothing: give axes, grid, zip, compute or chain (or several architectures)")
+    # Several architectures and nothing varied: one point per architecture, the base.
+    parts = varied or parts[:1]
     return SweepSpec(
         name=name,
         archs=archs,

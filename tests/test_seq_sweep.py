@@ -1,5 +1,7 @@
 """HSTU and SASRec run through the same sweep engine as DLRM, on the retrieval task."""
 
+import io
+
 import numpy as np
 import pytest
 
@@ -22,8 +24,6 @@ TINY = {
 
 
 def test_hstu_and_sasrec_sweep_records(tmp_path):
-    import io
-
     out = io.StringIO()
     s = runner.run(spec_mod.parse(TINY), tmp_path, progress=Progress(out))
     assert (s.finished, s.failed) == (4, 0), out.getvalue()
@@ -80,3 +80,40 @@ def test_stochastic_length_keeps_every_target_the_next_kept_item():
     assert list(kept) == sorted(kept) and len(kept) in (6, 9)  # m = floor(11**0.75) = 6, or whole
     assert list(targets[0][: len(kept) - 1]) == list(kept[1:])
     assert list(inputs[1][:2]) == [4, 5] and list(targets[1][:2]) == [5, 6]  # short rows untouched
+
+
+def test_the_plan_of_a_multi_epoch_trial_counts_every_epoch_as_its_record_does(tmp_path):
+    from sweeps import plan
+
+    raw = {**TINY, "arch": "sasrec", "base": {**TINY["base"], "train": {**TINY["base"]["train"], "epochs": 3}}}
+    raw["axes"] = {"horizontal": [8]}
+    spec = spec_mod.parse(raw)
+    (p,) = plan.plan(spec_mod.expand(spec))
+    runner.run(spec, tmp_path, progress=Progress(io.StringIO()))
+    (rec,) = store.read_all(tmp_path)
+    assert rec.status == "finished"
+    assert p.examples == rec.examples_seen == 3 * 128
+    assert p.train_flops == rec.train_flops
+    one = spec_mod.parse({**raw, "base": {**raw["base"], "train": {**raw["base"]["train"], "epochs": 1}}})
+    (p1,) = plan.plan(spec_mod.expand(one))
+    assert p.est_seconds - plan.COMPILE_SECONDS == pytest.approx(3 * (p1.est_seconds - plan.COMPILE_SECONDS))
+
+
+@pytest.mark.parametrize("arch", ["hstu", "sasrec"])
+def test_isoflop_budgets_of_retrieval_trials_count_their_epochs(arch):
+    from sweeps import tasks
+
+    epochs, batch = 5, 32
+    raw = {
+        **TINY, "arch": arch, "axes": {},
+        "base": {**TINY["base"], "train": {**TINY["base"]["train"], "epochs": epochs, "batch_size": batch}},
+        "compute": {"budgets": [2e10, 6e10], "axis": "horizontal", "sizes": [8, 16, 32], "tolerance": 0.1},
+    }
+    trials = spec_mod.expand(spec_mod.parse(raw))
+    assert {t.axes["compute"] for t in trials} == {2e10, 6e10}
+    for t in trials:
+        users = t.config.data.examples
+        assert users % batch == 0
+        flops = tasks.train_flops_per_example(t.config) * epochs * users
+        assert abs(flops - t.axes["compute"]) / t.axes["compute"] <= 0.1
+        assert tasks.train_flops(t.config) == flops

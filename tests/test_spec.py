@@ -94,3 +94,19 @@ def test_cli_rejects_invalid_yaml_and_missing_file(tmp_path, capsys):
     assert main(["sweep", "run", str(p)]) == 2
     assert "not valid YAML" in capsys.readouterr().err
     assert main(["sweep", "run", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_an_unknown_top_level_key_lists_each_known_key_once():
+    with pytest.raises(SpecError) as e:
+        spec_mod.parse({**GOOD, "colour": "red"})
+    listed = str(e.value).split("expected one of ")[1].split(", ")
+    assert len(listed) == len(set(listed)) and "base" in listed and "axes" in listed
+
+
+def test_several_architectures_and_no_axes_give_one_trial_per_architecture_and_seed():
+    raw = {"name": "ref", "arch": ["dlrm", "wide_deep"], "seeds": [0, 1], "base": {"data.examples": 4096}}
+    trials = spec_mod.expand(spec_mod.parse(raw))
+    assert sorted((t.config.arch, t.config.seed) for t in trials) == [("dlrm", 0), ("dlrm", 1), ("wide_deep", 0), ("wide_deep", 1)]
+    assert all(t.axes == {} and t.config.data.examples == 4096 for t in trials)
+    with pytest.raises(SpecError, match="varies nothing"):
+        spec_mod.parse({**raw, "arch": "dlrm"})
