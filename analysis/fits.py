@@ -34,11 +34,17 @@ class AxisFit:
     points: AxisPoints
     analysis: AxisAnalysis | None
     error: str = ""
+    x_name: str = ""  # what x is, for tables and figures (a column name for tabular input)
 
     @property
     def fit(self) -> LawFit | None:
         """The chosen law, or None."""
         return self.analysis.fit if self.analysis is not None else None
+
+
+def x_label(kind: str) -> str:
+    """What an x read from records is, in words (``X_NAMES``), or the name itself."""
+    return X_NAMES.get(kind, kind)
 
 
 def bayes_floor(records: Iterable[TrialRecord]) -> float | None:
@@ -57,14 +63,16 @@ def x_of(axis: str, x: str | None) -> str:
 
 
 def analyse_points(pts: AxisPoints, *, higher: bool, floor: float | None, n_boot: int, seed: int,
-                   min_gain: float) -> AxisFit:
-    """Analyse the trials of ``pts``; an axis no law can use comes back with its reason."""
+                   min_gain: float, x_name: str | None = None) -> AxisFit:
+    """Analyse the trials of ``pts``; an axis no law can use comes back with its reason.
+    ``x_name`` defaults to the name of the record field x was read from (``X_NAMES``)."""
+    name = x_label(pts.x_kind) if x_name is None else x_name
     try:
         analysis = analyse_axis(pts.x, pts.y, higher_is_better=higher, gamma_min=floor, min_gain=min_gain,
-                                n_resamples=max(n_boot, 2), seed=seed, x_name=X_NAMES.get(pts.x_kind, pts.x_kind))
+                                n_resamples=max(n_boot, 2), seed=seed, x_name=name)
     except FitError as e:
-        return AxisFit(pts, None, str(e))
-    return AxisFit(pts, analysis)
+        return AxisFit(pts, None, str(e), name)
+    return AxisFit(pts, analysis, "", name)
 
 
 def fit_axes(records: list[TrialRecord], *, metric: str = "ne", x: str | None = None, n_boot: int = 200,
@@ -109,7 +117,7 @@ def format_table(fits: dict[str, AxisFit], bayes_ne: float | None, *, x: str | N
     for axis, af in fits.items():
         p = af.points
         xr = f"{p.x_mean.min():.3g}-{p.x_mean.max():.3g}" if len(p.x_mean) else "-"
-        xn = X_NAMES.get(p.x_kind, p.x_kind)
+        xn = af.x_name or x_label(p.x_kind)
         if af.analysis is None:
             lines.append(f"{axis:<{w}} {len(p.x):>3} {xn:<20} {xr:>17}  not fitted: {af.error}")
             continue

@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from analysis.fits import X_NAMES, AxisFit, band, curve, law_text
+from analysis.fits import AxisFit, band, curve, law_text, x_label
 from sweeps.store import TrialRecord
 
 AXIS_LABELS = {
@@ -43,7 +43,7 @@ def fit_label(af: AxisFit) -> str:
     """The chosen law with its numbers and R^2, and the verdict with its probability."""
     a = af.analysis
     r2 = f" (R²={af.fit.r2:.3f})" if af.fit is not None else ""
-    return f"{law_text(af.fit)}{r2}; {a.verdict.text}"
+    return f"{law_text(af.fit)}{r2}\n{a.verdict.text}"
 
 
 def draw_law(ax: Axes, af: AxisFit, *, color: str = "C0", label: str = "", trials: bool = True) -> None:
@@ -99,7 +99,7 @@ def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, t
         _floor(ax, bayes_ne, p.metric)
         ax.set_xscale("log")
         axis = name.split(":")[-1]
-        ax.set_xlabel(AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else X_NAMES.get(p.x_kind, p.x_kind))
+        ax.set_xlabel(AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else af.x_name or x_label(p.x_kind))
         ax.set_ylabel(metric_label(p.metric))
         ax.set_title(name)
         ax.legend(fontsize=7)
@@ -130,7 +130,7 @@ def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None,
         else:
             ax.text(0.5, 0.5, "not in this study", ha="center", va="center", transform=ax.transAxes, color="0.4")
         ax.set_title(panel)
-        ax.set_xlabel(", ".join(sorted({X_NAMES.get(fits[n].points.x_kind, fits[n].points.x_kind) for n in present}))
+        ax.set_xlabel(", ".join(sorted({x_label(fits[n].points.x_kind) for n in present}))
                       or "parameters")
         ax.set_ylabel(metric_label(metric))
     fig.suptitle(title or "parameter scaling")
@@ -145,7 +145,7 @@ def law_figure(fits: dict[str, AxisFit], *, xlabel: str = "", title: str = "", b
     for i, (name, af) in enumerate(fits.items()):
         draw_law(ax, af, color=f"C{i}", label=name)
         metric = af.points.metric
-        xlabel = xlabel or X_NAMES.get(af.points.x_kind, af.points.x_kind)
+        xlabel = xlabel or x_label(af.points.x_kind)
     _floor(ax, bayes_ne, metric)
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
@@ -184,7 +184,7 @@ def learning_curves(records: Iterable[TrialRecord], *, metric: str = "ne", x: st
                     label=None if v in labelled else f"{axis}={v:g}")
             labelled.add(v)
         ax.set_xscale("log")
-        ax.set_xlabel(X_NAMES.get(x, x))
+        ax.set_xlabel(x_label(x))
         ax.set_ylabel(metric_label(metric))
         ax.set_title(name)
         if len(values) <= 12:

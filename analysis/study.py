@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from analysis.compute import best_by_approach
-from analysis.fits import X_NAMES, AxisFit, bayes_floor, higher_is_better, x_of
-from analysis.fits import axes_markdown as axes_md, evidence_markdown as evidence_md
+from analysis.fits import (
+    AxisFit,
+    analyse_points,
+    bayes_floor,
+    higher_is_better,
+    x_label,
+    x_of,
+)
+from analysis.fits import axes_markdown as axes_md
+from analysis.fits import evidence_markdown as evidence_md
 from analysis.load import AxisPoints, axes_of, axis_points
-from scaling import AxisData, FitError, SeedTable, analyse_axis, seed_table
+from scaling import AxisData, SeedTable, seed_table
 from scaling.table import AxisResult, assemble
 from scaling.verdict import MIN_GAIN
 from sweeps.store import TrialRecord
@@ -58,7 +64,7 @@ def study_points(records: list[TrialRecord], *, metric: str = "ne",
 
 
 def _axis_data(pts: AxisPoints) -> AxisData:
-    return AxisData(pts.x, pts.y, X_NAMES.get(pts.x_kind, pts.x_kind))
+    return AxisData(pts.x, pts.y, x_label(pts.x_kind))
 
 
 def study_table(records: list[TrialRecord], *, metric: str = "ne", n_resamples: int = 200,
@@ -97,14 +103,12 @@ def build_study(records: list[TrialRecord], *, metric: str = "ne", n_resamples: 
     fits, skipped = {}, {}
     for kind, axes in study_points(records, metric=metric, x=x).items():
         for axis, pts in axes.items():
-            try:
-                analysis = analyse_axis(pts.x, pts.y, higher_is_better=higher, gamma_min=floor, min_gain=min_gain,
-                                        n_resamples=n_resamples, x_name=X_NAMES.get(pts.x_kind, pts.x_kind))
-            except FitError as e:
-                skipped[(kind, axis)] = str(e)
+            af = analyse_points(pts, higher=higher, floor=floor, n_boot=n_resamples, seed=0, min_gain=min_gain)
+            if af.analysis is None:
+                skipped[(kind, axis)] = af.error
                 continue
-            results.setdefault(kind, []).append(AxisResult(kind=kind, axis=axis, analysis=analysis))
-            fits[(kind, axis)] = AxisFit(pts, analysis)
+            results.setdefault(kind, []).append(AxisResult(kind=kind, axis=axis, analysis=af.analysis))
+            fits[(kind, axis)] = af
     if not results:
         return Study(metric, None, {}, skipped, "no axis has enough points for a fit")
     return Study(metric, assemble(results, min_gain=min_gain), fits, skipped)

@@ -17,9 +17,9 @@ diagnostics: :func:`assess_saturation`, :func:`check_extrapolation`, :func:`rank
 from scaling.axis_analysis import AxisAnalysis, analyse_axis
 from scaling.bootstrap import Bootstrap, bootstrap
 from scaling.compute_optimal import ComputeOptimal, compute_optimal
+from scaling.evidence import LawFit, aicc
 from scaling.extrapolation import ExtrapolationCheck, check_extrapolation
 from scaling.frontier import ComputeFrontier, compute_frontier
-from scaling.evidence import LawFit, aicc
 from scaling.goodness import aic, bic, r_squared, rmse
 from scaling.isoflop import IsoFlopAnalysis, IsoFlopParabola, isoflop_analysis
 from scaling.joint import JointFit, fit_joint_law

@@ -38,7 +38,16 @@ from scaling.bootstrap import percentile_interval
 from scaling.evidence import LawFit, aicc, choose, law_params, not_identified_reason
 from scaling.goodness import r_squared
 from scaling.validation import FitError, as_xy, direction_warnings
-from scaling.verdict import LEVEL, MIN_GAIN, MeasuredGain, Verdict, check_threshold, judge, measured_gain, undetermined
+from scaling.verdict import (
+    LEVEL,
+    MIN_GAIN,
+    MeasuredGain,
+    Verdict,
+    check_threshold,
+    judge,
+    measured_gain,
+    undetermined,
+)
 
 N_RESAMPLES = 200
 MIN_TRIALS = 5

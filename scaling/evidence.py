@@ -133,6 +133,6 @@ def choose(laws: list[LawFit]) -> tuple[str | None, tuple[str, ...]]:
         return None, ()
     best = min(f.aicc for f in candidates)
     close = [f for f in candidates if f.aicc - best <= CLOSE_AICC]
-    llo = lambda f: abs(f.llo_error) if np.isfinite(f.llo_error) else np.inf  # noqa: E731
+    llo = lambda f: abs(f.llo_error) if np.isfinite(f.llo_error) else np.inf
     chosen = min(close, key=lambda f: (llo(f), f.aicc))
     return chosen.law, tuple(f.law for f in close if f is not chosen)
