@@ -57,6 +57,17 @@ def test_report_names_sweeps_relative_to_itself_never_by_absolute_path(report, t
     assert relative_to(tmp_path / "r" / "a", tmp_path / "r") == "a"
 
 
+def test_committed_reports_hold_no_absolute_machine_paths():
+    from pathlib import Path
+
+    reports = sorted((Path(__file__).resolve().parents[1] / "docs" / "reports").glob("*/report.md"))
+    assert reports
+    for path in reports:
+        text = path.read_text()
+        assert not re.search(r"`/(work|tmp|home|Users|root)/", text), path
+        assert re.search(r"^Sweeps: `[^/`]+`", text, re.MULTILINE), path
+
+
 def test_report_lists_failed_and_diverged_trials(report):
     _, text = report
     failures = text.split("## Failed or diverged trials")[1]
