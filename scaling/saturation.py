@@ -1,4 +1,9 @@
-"""Saturation verdict for a power-law-plus-constant fit.
+"""Point saturation criterion for a power-law-plus-constant fit (no uncertainty).
+
+The tables, ``recscale fit`` and the reports use the three-valued verdict of
+:mod:`scaling.verdict` instead (bootstrap interval against a min gain, with its
+probability): this yes/no criterion can flip on noise at 5-7 points. It remains for its
+headroom and ``x_threshold`` arithmetic, and :func:`seed_spread`.
 
 Criterion: the curve is **saturated** when, at the largest observed x, the fitted gain
 from doubling x, ``beta * x_max**(-alpha) * (1 - 2**(-alpha))``, is below a noise floor.
