@@ -99,13 +99,11 @@ class AxisAnalysis:
 
 def _boot(batch: BatchFit) -> BatchFit:
     """The bootstrap rows of a batch fitted as [all trials, leave-largest-out, resamples...]."""
-    return BatchFit(batch.law, batch.x_ref, *(getattr(batch, k)[2:] for k in
-                                              ("alpha", "b", "gamma", "c", "rss", "at_limit")))
+    return batch.select(slice(2, None))
 
 
-def _row0(batch: BatchFit, row: int) -> BatchFit:
-    return BatchFit(batch.law, batch.x_ref, *(getattr(batch, k)[row:row + 1] for k in
-                                              ("alpha", "b", "gamma", "c", "rss", "at_limit")))
+def _one_row(batch: BatchFit, row: int) -> BatchFit:
+    return batch.select(slice(row, row + 1))
 
 
 def resample_weights(x: NDArray[np.float64], n_resamples: int, rng: np.random.Generator) -> NDArray[np.float64]:
@@ -160,7 +158,7 @@ def analyse_axis(x: ArrayLike, y: ArrayLike, *, higher_is_better: bool = False, 
         batch = fit_batch(name, xa, e, weights, gamma_lo=lo, gamma_hi=max(float(e.max()), lo))
         usable = distinct[2:] >= k
         boot = _boot(batch)
-        reason = not_identified_reason(_row0(batch, 0), boot, usable, span=span, n_points=n, level=level)
+        reason = not_identified_reason(_one_row(batch, 0), boot, usable, span=span, n_points=n, level=level)
         params = {p: float(v[0]) for p, v in law_params(batch, higher_is_better).items()}
         samples = law_params(boot, higher_is_better)
         intervals = {}
@@ -169,9 +167,9 @@ def analyse_axis(x: ArrayLike, y: ArrayLike, *, higher_is_better: bool = False, 
             intervals[p] = (float(lo_p), float(hi_p))
         llo = np.nan
         if distinct[1] >= k and (~held).sum() >= k + 1:
-            pred = _row0(batch, 1).error([x_max])[0, 0]
+            pred = _one_row(batch, 1).error([x_max])[0, 0]
             llo = float((1.0 - pred if higher_is_better else pred) - y_max_mean)
-        pred_all = _row0(batch, 0).error(xa)[0]
+        pred_all = _one_row(batch, 0).error(xa)[0]
         fit = LawFit(law=name, params=params, intervals=intervals, n_points=n, rss=float(batch.rss[0]),
                      r2=r_squared(ya, 1.0 - pred_all if higher_is_better else pred_all),
                      aicc=float(aicc(batch.rss[0], n, k)), llo_error=llo, identified=not reason, reason=reason,

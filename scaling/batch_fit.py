@@ -72,6 +72,11 @@ class BatchFit:
         e = self.error([x, 2.0 * x])
         return e[:, 0] - e[:, 1]
 
+    def select(self, rows: slice) -> BatchFit:
+        """The fits of some rows only."""
+        return BatchFit(self.law, self.x_ref, self.alpha[rows], self.b[rows], self.gamma[rows], self.c[rows],
+                        self.rss[rows], self.at_limit[rows])
+
     def beta(self) -> NDArray[np.float64]:
         """The coefficient in the x units of the data, ``b * x_ref**alpha``."""
         return self.b * self.x_ref ** self.alpha
