@@ -123,7 +123,8 @@ def _verdict_cell(results: list[AxisResult]) -> tuple[str, str]:
         verdict = verdicts.pop()
         probs = [r.analysis.verdict.p_below for r in results if np.isfinite(r.analysis.verdict.p_below)]
         return verdict, f"{verdict} [{_span(probs, '.2f')}]" if probs else verdict
-    parts = [f"{axis_code(r.axis)} {r.analysis.verdict.verdict} [{r.analysis.verdict.p_below:.2f}]" for r in results]
+    parts = [f"{axis_code(r.axis)} {v.verdict} [{v.p_below:.2f}]" if v.n_resamples else
+             f"{axis_code(r.axis)} {v.verdict} ({v.reason})" for r in results for v in [r.analysis.verdict]]
     return "mixed", "mixed: " + "; ".join(parts)
 
 
