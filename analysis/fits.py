@@ -183,7 +183,8 @@ def fit_rows(fits: dict[str, AxisFit]) -> list[dict]:
     """The table as plain rows (for JSON / notebooks). Top-level ``alpha, beta, gamma`` (and
     ``*_ci``) are those of the power law + floor whenever it could be fitted, with
     ``power_law_identified`` and ``power_law_reason`` beside them; the chosen law is
-    ``law``, and every law's numbers, evidence and identification are under ``laws``."""
+    ``law``, and every law's numbers, evidence and identification are under ``laws``.
+    Numbers that do not exist (an infinite AICc, a NaN interval) are None."""
     rows = []
     for axis, af in fits.items():
         row: dict = {"axis": axis, "x": af.points.x_kind, "n_points": int(len(af.points.x))}
@@ -204,7 +205,20 @@ def fit_rows(fits: dict[str, AxisFit]) -> list[dict]:
         row["verdict"] = a.verdict.record()
         row["measured"] = a.measured.record()
         rows.append(row)
-    return rows
+    return _json_safe(rows)
+
+
+def _json_safe(value):
+    """NaN and infinities (an AICc that cannot be computed, a missing interval) become None: strict JSON."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
 
 
 def curve(fit: LawFit, x_min: float, x_max: float, n: int = 100) -> tuple[np.ndarray, np.ndarray]:

@@ -52,7 +52,9 @@ def test_csv_json_and_the_python_api_agree(csv_file, capsys):
 
     assert main(["fit", "--csv", str(csv_file), "--x", "params", "--y", "ne", "--group", "arch",
                  "--bootstrap", "100", "--json"]) == 0
-    res = json.loads(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    res = json.loads(text)
     dlrm = next(c for c in res["curves"] if c["axis"] == "dlrm")
     assert dlrm["law"] == "power_law" and dlrm["x"] == "params"
     assert dlrm["laws"]["power_law"]["params"]["alpha"] == pytest.approx(0.8, abs=0.1)
