@@ -22,19 +22,18 @@ flattened FM output in the FMB, both with a learned scale and bias. The final (t
 the flattened last layer (``n_out * d``) to one logit, its last layer starting at zero.
 
 Parameter split: ``embedding`` is the id tables, ``dense`` everything else. The tables live
-in ``tables`` (the sparse-update protocol of ``models.dlrm`` and the path
-``sweeps/sharding.py`` shards).
+in ``tables``: the sparse-update protocol of ``models.dlrm`` reads them there, and the
+trainer's sharding splits by rows what lies under that key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
-
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from models import dlrm
 from models.dlrm import _uniform
 from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params
 
@@ -137,25 +136,14 @@ class Model(nnx.Module):
         self.layers = nnx.List([Layer(cfg, n, rngs=rngs) for n in cfg.layer_inputs()])
         self.top = MLP(cfg.top_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)
 
-    # The sparse-update protocol of models.dlrm (see sweeps/sparse_optim.py).
+    # The sparse-update protocol (see sweeps/train/sparse.py), DLRM's own methods: they read
+    # only ``cfg.fields/rows/bags``, ``tables`` and ``_interact``, which this model shares.
     SPARSE_TABLES = "tables"
-
-    def row_ids(self, ids: Mapping[str, jax.Array]) -> list[jax.Array]:
-        """Per table, the rows each example reads: [B] for one-hot fields, [B, L] for bags."""
-        return [ids[name] % rows for name, rows in zip(self.cfg.fields, self.cfg.rows)]
-
-    def _pool(self, rows: list[jax.Array]) -> list[jax.Array]:
-        return [e.sum(axis=1) if bag else e for e, bag in zip(rows, self.cfg.bags)]
-
-    def embed(self, ids: Mapping[str, jax.Array]) -> list[jax.Array]:
-        return self._pool([table(i) for table, i in zip(self.tables, self.row_ids(ids))])
-
-    def from_rows(self, inputs: Mapping, rows: list[jax.Array]) -> jax.Array:
-        """The logits given the looked-up rows of every table (``rows[i]``: ids shape + [d])."""
-        return self._interact(inputs["dense"], self._pool(rows))
-
-    def __call__(self, inputs: Mapping) -> jax.Array:
-        return self._interact(inputs["dense"], self.embed(inputs["ids"]))
+    row_ids = dlrm.Model.row_ids
+    _pool = dlrm.Model._pool
+    embed = dlrm.Model.embed
+    from_rows = dlrm.Model.from_rows
+    __call__ = dlrm.Model.__call__
 
     def inputs_x0(self, dense: jax.Array, embedded: list[jax.Array]) -> jax.Array:
         """``X_0``, ``[B, n_0, d]``: the dense embeddings, then one per sparse field."""
