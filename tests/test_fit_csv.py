@@ -109,6 +109,8 @@ def test_data_frame_errors_name_the_row_and_column():
 def test_too_few_rows_is_reported_in_the_table_not_fitted():
     result = tabular.fit_arrays([1, 2, 4], [3.0, 2.0, 1.5])
     assert "not fitted: too few points" in result.text()
+    four = tabular.fit_arrays([1, 2, 4, 8], [3.0, 2.0, 1.5, 1.2], n_resamples=20).text()
+    assert "not identified" in four and "undetermined (no law identified)" in four
 
 
 def test_the_help_states_the_default_threshold(capsys):

@@ -106,6 +106,11 @@ def test_measured_gain_over_the_last_step():
     assert measured_gain([1, 2, 4], [3.0, 2.0, 1.5]).se is None
 
 
-def test_too_few_points_for_any_aicc_is_an_error():
-    with pytest.raises(FitError, match="too few points: 4 given"):
-        analyse_axis([1, 2, 4, 8], [4.0, 3.0, 2.0, 1.5])
+def test_too_few_points_is_an_error_and_four_identify_no_law():
+    with pytest.raises(FitError, match="too few points: 3 given"):
+        analyse_axis([1, 2, 4], [4.0, 3.0, 2.0])
+    a = analyse_axis([1, 2, 4, 8], [4.0, 3.0, 2.2, 1.5], n_resamples=20)
+    assert a.chosen is None and a.fit is None and not any(f.identified for f in a.laws)
+    assert a.verdict.verdict == "undetermined" and a.verdict.text == "undetermined (no law identified)"
+    assert a.measured.per_doubling == pytest.approx(0.7)
+    assert a.predict_samples([1.0, 2.0]).shape == (0, 2)
