@@ -35,8 +35,8 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 from bench_rows import synthetic_batches, trainer_pass
+
 from models import dlrm
 from sweeps.train.optim import OptimConfig
 
@@ -209,7 +209,7 @@ def main() -> None:
         ratio = f"{torch_s / step_s:>8.2f}" if torch_s else f"{'-':>8}"
         gflops = rate * train_flops
         print(f"{name:<10} {batch:>5} {label:<22} {step_s * 1e3:>8.2f} {rate:>11.0f} {ratio} {gflops / 1e9:>8.1f} {gflops / top:>6.1%}")
-    print(f"train FLOPs per example (3 x forward): " + ", ".join(f"{n} {3 * dlrm.forward_flops(_config(n)[0]) / 1e6:.2f} M" for n in args.configs))
+    print("train FLOPs per example (3 x forward): " + ", ".join(f"{n} {3 * dlrm.forward_flops(_config(n)[0]) / 1e6:.2f} M" for n in args.configs))
 
 
 if __name__ == "__main__":

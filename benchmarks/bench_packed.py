@@ -65,7 +65,10 @@ def main() -> None:
     ap.add_argument("--lrs", type=float, nargs="+", default=[0.003, 0.01])
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     args = ap.parse_args()
-    print(f"{'case':<14} {'trials':>6} {'one by one s':>13} {'(compile)':>10} {'packed s':>9} {'(compile)':>10} {'trials/h 1x1':>13} {'trials/h packed':>16} {'speed-up':>9}")
+    print(
+        f"{'case':<14} {'trials':>6} {'one by one s':>13} {'(compile)':>10} {'packed s':>9} {'(compile)':>10} "
+        f"{'trials/h 1x1':>13} {'trials/h packed':>16} {'speed-up':>9}"
+    )
     for name in args.cases:
         raw = _spec(CASES[name], args.seeds, args.lrs)
         seq = _run(raw, pack=False)

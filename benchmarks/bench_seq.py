@@ -25,9 +25,9 @@ import time
 
 import jax
 import numpy as np
+from bench_dlrm import matmul_peak
 
 import models
-from bench_dlrm import matmul_peak
 from sweeps import recipes
 from sweeps.tasks.retrieval import AdamWConfig
 from sweeps.train import seq as train_seq

@@ -9,7 +9,6 @@ from typing import TextIO
 from sweeps.spec import PlannedTrial, describe_point
 from sweeps.store import TrialRecord
 
-
 HEADLINES = ("ne", "ndcg@10")
 
 

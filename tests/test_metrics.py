@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sweeps import metrics
+from sweeps.eval import ctr_metrics as metrics
 
 
 def test_auc_known_values():

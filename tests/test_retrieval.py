@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from sweeps import retrieval
+from sweeps.eval import ranking as retrieval
 
 # item 0 is the pad row; items 1..6
 SCORES = np.array([[9.0, 0.9, 0.5, 0.7, 0.1, 0.3, 0.2]])

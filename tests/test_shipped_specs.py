@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeps import tasks
-from sweeps import spec as spec_mod
+from sweeps import spec as spec_mod, tasks
 
 SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
 SYNTHETIC = sorted(p.name for p in SPECS.glob("*.yaml") if not p.name.startswith("ref_"))

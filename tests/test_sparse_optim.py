@@ -7,10 +7,10 @@ from flax import nnx
 
 from models import dlrm
 from sweeps import runner, spec as spec_mod
-from sweeps.train import ctr as train, sparse as sparse_optim
-from sweeps.train.optim import OptimConfig
 from sweeps.errors import SpecError
 from sweeps.spec import PlannedTrial
+from sweeps.train import ctr as train, sparse as sparse_optim
+from sweeps.train.optim import OptimConfig
 
 STEPS, BATCH = 6, 64
 

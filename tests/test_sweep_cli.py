@@ -34,7 +34,7 @@ def test_every_trial_recorded_once_with_its_axes(swept):
     assert len(shared) == 1 and shared[0].axes == {"data": 8192, "horizontal": 4}
     assert all(r.status == "finished" for r in recs)
     r = recs[0]
-    for key in ("trial_id", "config", "params", "flops_per_example", "train_flops", "curve", "versions", "bayes_ne"):
+    for key in ("trial_id", "config", "params", "flops_per_example", "train_flops", "curve", "versions", "floor_ne"):
         assert getattr(r, key) not in (None, {}, [])
     assert set(r.params) == {"embedding", "dense", "total"}
     assert r.versions["jax"] != "unknown"
@@ -60,7 +60,7 @@ def test_fit_prints_the_table_and_plot_writes_a_png(swept, capsys):
     rows = json.loads(capsys.readouterr().out)["axes"]
     data = next(r for r in rows if r["axis"] == "data")
     recs = list(store.read_all(out))
-    assert data["alpha"] > 0 and data["gamma"] >= recs[0].bayes_ne - 1e-9
+    assert data["alpha"] > 0 and data["gamma"] >= recs[0].floor_ne - 1e-9
     png = out / "scaling_ne.png"
     assert main(["plot", str(out)]) == 0
     assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,9 +6,9 @@ import pytest
 from flax import nnx
 
 from models import hstu, sasrec
-from sweeps import retrieval
 from sweeps.data.ctr_world import WorldConfig
 from sweeps.data.seq_world import SeqConfig, SeqWorld, leave_one_out
+from sweeps.eval import ranking as retrieval
 from sweeps.tasks.retrieval import AdamWConfig
 from sweeps.train import seq as train_seq
 
@@ -48,7 +48,7 @@ def hstu_run(split):
 
 def _check_run(r, split, popularity, min_hr10):
     assert r.status == "finished" and FAST.epochs == len(r.curve)
-    oracle = split.oracle("test")
+    oracle = retrieval.oracle_metrics(split.test)
     assert min_hr10 < r.final["hr@10"] < oracle["hr@10"]
     assert 1.25 * popularity["hr@10"] < r.final["hr@10"]
     assert 1.25 * popularity["ndcg@10"] < r.final["ndcg@10"] < oracle["ndcg@10"]

@@ -42,9 +42,9 @@ data-starved nor converged: with 10x larger vocabularies every parameter axis wa
 the MLP axis drowned in seed noise.
 
 Labels are Bernoulli draws from the teacher probability ``p``. Because ``p`` is known,
-the Bayes-optimal NE of the evaluation set is computed exactly (``bayes_ne``); the
-evaluation also scores a model by its *expected* log loss under ``p``, which removes
-label noise from the metric.
+the Bayes-optimal NE of the evaluation set can be computed exactly from ``eval_set.prob``
+(the CTR task's floor, ``sweeps.tasks.ctr.floor``); the evaluation also scores a model by
+its *expected* log loss under ``p``, which removes label noise from the metric.
 """
 
 from __future__ import annotations
@@ -235,14 +235,6 @@ class CTRWorld:
     @functools.cached_property
     def eval_set(self) -> Batch:
         return self.examples(EVAL_STREAM, 0, self.cfg.eval_examples)
-
-    @functools.cached_property
-    def bayes_ne(self) -> float:
-        """NE of the teacher itself on the eval set, scored by expected log loss: the floor."""
-        from sweeps.metrics import expected_ne
-
-        p = self.eval_set.prob.astype(np.float64)
-        return expected_ne(p, p)
 
 
 @functools.lru_cache(maxsize=4)

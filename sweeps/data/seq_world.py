@@ -59,9 +59,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sweeps import retrieval
-from sweeps.data.ctr_world import CTRWorld, WorldConfig, factor_sd
-from sweeps.data.ctr_world import world as ctr_world
+from sweeps.data.ctr_world import CTRWorld, WorldConfig, factor_sd, world as ctr_world
+
+# The one import of evaluation by the data layer: Split.oracle, which tests/test_seq_world.py
+# calls (new code: sweeps.eval.ranking.oracle_metrics(split.test)).
+from sweeps.eval import ranking
 
 BLOCK = 256
 _DAY = 86_400.0
@@ -157,11 +159,10 @@ class Split:
     test: Queries
     n_items: int
 
-    def oracle(self, which: str = "test", ks=retrieval.DEFAULT_KS) -> dict[str, float]:
+    def oracle(self, which: str = "test", ks=ranking.DEFAULT_KS) -> dict[str, float]:
         """The true distribution's metrics on the valid or test targets: the floor of ``nll``
         and the ceiling of HR/NDCG/MRR for any model of the history."""
-        q: Queries = getattr(self, which)
-        return retrieval.metrics_from_ranks(q.oracle_rank, ks, q.oracle_logp)
+        return ranking.oracle_metrics(getattr(self, which), ks)
 
 
 def _queries(data: SeqData, cut: int) -> Queries:

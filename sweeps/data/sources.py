@@ -161,8 +161,6 @@ class RealCTR:
     the trainer's per-chunk slices read only those rows from disk. There is no teacher:
     ``prob`` is the label (NE against it is NE on labels) and there is no floor."""
 
-    bayes_ne = None
-
     def __init__(self, p: prepared.Prepared):
         self.prepared = p
         m = p.meta["ctr"]
@@ -210,7 +208,7 @@ class RealSeq:
         """The first ``n`` users with at least ``min_len`` ratings, each keeping their most
         recent ``max_len`` ratings; right-padded like the synthetic world's ``SeqData``
         (no session starts and no oracle: those arrays are zero)."""
-        # seq_world imports JAX, which `recscale data` does not need
+        # Imported here, not above: seq_world imports JAX, which `recscale data` does not need.
         from sweeps.data.seq_world import SeqData
 
         chosen = np.flatnonzero(self.lengths >= min_len)[:n]

@@ -10,10 +10,11 @@ from typing import Sequence
 
 import numpy as np
 
-from sweeps import metrics, tasks
+from sweeps import tasks
 from sweeps.config import TrialConfig, checked
 from sweeps.data import sources
 from sweeps.data.ctr_world import Field, WorldConfig, world
+from sweeps.eval import ctr_metrics
 from sweeps.train import ctr as trainer
 from sweeps.train.core import TrainResult
 from sweeps.train.optim import OptimConfig
@@ -99,7 +100,7 @@ def floor(cfg: TrialConfig, data) -> float | None:
     if not _is_synthetic(cfg):
         return None
     p = data.eval_set.prob.astype(np.float64)
-    return metrics.expected_ne(p, p)
+    return ctr_metrics.expected_ne(p, p)
 
 
 def _finish(res: TrainResult, cfg: TrialConfig, data) -> TrainResult:

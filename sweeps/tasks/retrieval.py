@@ -16,8 +16,8 @@ from sweeps import tasks
 from sweeps.config import TrialConfig, checked
 from sweeps.data import sources
 from sweeps.data.seq_world import SeqConfig, leave_one_out, seq_world
-from sweeps.train import optim
-from sweeps.train import seq as trainer
+from sweeps.eval import ranking
+from sweeps.train import optim, seq as trainer
 from sweeps.train.core import TrainResult
 from sweeps.train.optim import OptimConfig
 
@@ -119,7 +119,7 @@ def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResul
     return dataclasses.replace(
         res, curve=curve, message="; ".join(m for m in (res.message, note) if m),
         forward_flops=_expected_forward_flops(cfg, model_cfg, split),
-        oracle=split.oracle("test") if _is_synthetic(cfg) else None,
+        oracle=ranking.oracle_metrics(split.test) if _is_synthetic(cfg) else None,
     )
 
 

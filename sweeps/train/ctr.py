@@ -29,9 +29,9 @@ import optax
 from flax import nnx
 
 import models
-from sweeps import metrics
 from sweeps.config import TrialConfig, checked, non_negative
 from sweeps.data.ctr_world import Batch, CTRWorld
+from sweeps.eval import ctr_metrics as metrics
 from sweeps.train import checkpoint, optim, sharding, sparse
 from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
 from sweeps.train.optim import OptimConfig

@@ -8,7 +8,7 @@ reference's lr 1e-3, betas 0.9/0.98); the learning rate is fed to the step as da
 
 Each epoch visits every training user once in a seeded order, as a jitted ``lax.scan`` over
 chunks of steps; after it the validation targets are ranked against all items (history
-removed, ``sweeps.retrieval``) with the model in eval mode (no dropout). The epoch with the
+removed, ``sweeps.eval.ranking``) with the model in eval mode (no dropout). The epoch with the
 best validation ``select`` metric is kept and only its parameters are scored on the test
 targets. Besides HR/NDCG/MRR, ``nll`` is the target's full-softmax negative log-likelihood
 over the same items at the training temperature (comparable to ``Split.oracle``'s floor).
@@ -29,9 +29,9 @@ from flax import nnx
 
 import models
 from models.seq_common import stochastic_length
-from sweeps import retrieval
 from sweeps.config import checked, non_negative
 from sweeps.data.seq_world import Queries, Split
+from sweeps.eval import ranking as retrieval
 from sweeps.train import optim
 from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
 from sweeps.train.optim import OptimConfig
