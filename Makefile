@@ -20,6 +20,7 @@ quickstart: $(STAMP)
 	$(BIN)/recscale plot runs/quickstart
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=20
 
 # The same suite in a random order; pytest-randomly prints its seed: rerun with -p randomly --randomly-seed=N.
