@@ -41,20 +41,9 @@ class ModelSpec:
 
 
 def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wukong.Config:
-    return wukong.Config(
-        n_dense=n_dense,
-        **sparse_tables(spec.rows, fields),
-        embed_dim=spec.embed_dim,
-        n_dense_emb=spec.n_dense_emb,
-        dense_mlp=spec.dense_mlp,
-        n_layers=spec.n_layers,
-        n_fm=spec.n_fm,
-        n_lc=spec.n_lc,
-        fm_rank=spec.fm_rank,
-        fmb_mlp=spec.fmb_mlp,
-        top_mlp=spec.top_mlp,
-        activation=spec.activation,
-    )
+    """Every knob but ``rows`` is a field of ``wukong.Config`` of the same name."""
+    knobs = {k: v for k, v in dataclasses.asdict(spec).items() if k != "rows"}
+    return wukong.Config(n_dense=n_dense, **sparse_tables(spec.rows, fields), **knobs)
 
 
 def dense_upscaling(s: float, base: ModelSpec) -> dict:
