@@ -110,7 +110,10 @@ def crossings(fronts: dict[str, Frontier], metric: str) -> tuple[Crossing, ...]:
             continue
         lo = min(fa.x.min(), fb.x.min()) / EXTEND
         hi = max(fa.x.max(), fb.x.max()) * EXTEND
-        diff = lambda v: float(sign * (fa.fit.predict(v) - fb.fit.predict(v)))  # noqa: E731  (<0: a better)
+
+        def diff(v, fa=fa, fb=fb) -> float:  # < 0: a better
+            return float(sign * (fa.fit.predict(v) - fb.fit.predict(v)))
+
         grid = np.geomspace(lo, hi, 2000)
         d = np.array([diff(v) for v in grid])
         for i in np.flatnonzero(np.sign(d[:-1]) * np.sign(d[1:]) < 0):

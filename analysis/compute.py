@@ -15,8 +15,7 @@ import numpy as np
 
 from analysis.fits import higher_is_better
 from analysis.load import X_VALUES, best_per_budget
-from scaling import Bootstrap, ComputeFrontier, FitError, IsoFlopAnalysis, PowerLawFit, bootstrap, compute_frontier
-from scaling import isoflop_analysis
+from scaling import Bootstrap, ComputeFrontier, FitError, IsoFlopAnalysis, PowerLawFit, bootstrap, compute_frontier, isoflop_analysis
 from sweeps.store import TrialRecord
 
 X_LABELS = {"flops": "training FLOPs", "params": "parameters", "examples": "training examples",

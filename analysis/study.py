@@ -20,13 +20,13 @@ from analysis.compute import best_by_approach
 from analysis.fits import (
     AxisFit,
     analyse_points,
+    axes_markdown as axes_md,
     bayes_floor,
+    evidence_markdown as evidence_md,
     higher_is_better,
     x_label,
     x_of,
 )
-from analysis.fits import axes_markdown as axes_md
-from analysis.fits import evidence_markdown as evidence_md
 from analysis.load import AxisPoints, axes_of, axis_points
 from scaling import AxisData, SeedTable, seed_table
 from scaling.table import AxisResult, assemble
@@ -58,7 +58,7 @@ def study_points(records: list[TrialRecord], *, metric: str = "ne",
         if axis not in ROW_OF_AXIS or axis == "compute":
             continue
         study.setdefault(ROW_OF_AXIS[axis], {})[axis] = axis_points(records, axis, metric=metric, x=x_of(axis, x))
-    for (arch, approach), best in best_by_approach(records, metric).items():
+    for (_arch, approach), best in best_by_approach(records, metric).items():
         study.setdefault("compute", {})[approach] = axis_points(best, "compute", metric=metric, x=x_of("compute", x))
     return study
 

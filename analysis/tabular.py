@@ -21,8 +21,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from analysis.fits import AxisFit, analyse_points, fit_rows, format_table
-from analysis.fits import higher_is_better as metric_higher
+from analysis.fits import AxisFit, analyse_points, fit_rows, format_table, higher_is_better as metric_higher
 from analysis.load import make_points
 from scaling.verdict import MIN_GAIN
 from sweeps.errors import InputError

@@ -92,7 +92,7 @@ def compute_optimal(fit: JointFit, budgets: ArrayLike, flops_per_example: FlopsP
             notes.append(f"optimum for budget {budget:.3g} lies at the n_bounds edge; widen n_bounds")
             n_opt[i] = np.exp(s_grid[k])
             continue
-        res = minimize_scalar(lambda s: float(loss_at(s, budget)), bounds=(s_grid[k - 1], s_grid[k + 1]),
+        res = minimize_scalar(lambda s, budget=budget: float(loss_at(s, budget)), bounds=(s_grid[k - 1], s_grid[k + 1]),
                               method="bounded", options={"xatol": 1e-10})
         n_opt[i] = np.exp(res.x)
     d_opt = c / flops(n_opt)

@@ -5,9 +5,9 @@ import io
 import matplotlib
 import pytest
 from matplotlib.collections import PolyCollection
+from test_analysis_study import BAYES, study_records, two_archs
 
 from analysis import compare, compute, fits, plots, plots_compute, study, synthetic
-from test_analysis_study import BAYES, study_records, two_archs
 
 matplotlib.use("Agg")
 

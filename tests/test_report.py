@@ -4,11 +4,11 @@ import dataclasses
 import re
 
 import pytest
+from test_analysis_study import study_records, two_archs
 
 from analysis import synthetic
 from recscale.cli import main
 from sweeps import store
-from test_analysis_study import study_records, two_archs
 
 
 def _sweep(d, records):
