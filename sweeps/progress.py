@@ -6,10 +6,9 @@ import sys
 import time
 from typing import TextIO
 
+from sweeps import tasks
 from sweeps.spec import PlannedTrial, describe_point
 from sweeps.store import TrialRecord
-
-HEADLINES = ("ne", "ndcg@10")
 
 
 def _duration(seconds: float) -> str:
@@ -42,7 +41,8 @@ class Progress:
     def finished(self, trial: PlannedTrial, record: TrialRecord) -> None:
         self.running.pop(trial.trial_id, None)
         self.done += 1
-        head = next((k for k in HEADLINES if k in record.final_metrics), None)
+        head = tasks.of(record.arch).HEADLINE
+        head = head if head in record.final_metrics else None
         self.message(
             f"[{self.done}/{self.total}] {record.trial_id} {describe_point(trial.axes)} seed={record.seed}: "
             f"{record.status}" + (f" {head}={record.final_metrics[head]:.4f}" if head else "")
