@@ -21,11 +21,7 @@ LAYERS = [
 ]
 
 # Known exceptions, each with its reason and the change that removes it.
-ALLOWED_UPWARD = {
-    # Split.oracle, which tests/test_seq_world.py calls; new code calls
-    # sweeps.eval.ranking.oracle_metrics. Goes when that test does.
-    ("sweeps.data.seq_world", "sweeps.eval.ranking"),
-}
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
 # Imports inside functions, each for a reason other than a cycle.
 ALLOWED_LOCAL = {
     ("sweeps.data.sources", "sweeps.data.seq_world"),  # seq_world imports JAX; `recscale data` needs none

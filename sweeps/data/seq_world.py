@@ -45,8 +45,9 @@ build, its kernels, its thread count or its summation order (``exact_logits``).
 The floor: the true next-item distribution is known at each step, so ``oracle_logp`` (log
 probability of the item drawn) and ``oracle_rank`` (its rank under the true distribution)
 are recorded. They condition on the latent state (drift, interest, session break), which a
-model cannot see, so no model beats them in expectation: ``Split.oracle`` reports them as
-the floor (log-likelihood) and ceiling (HR@K, NDCG@K, MRR).
+model cannot see, so no model beats them in expectation: evaluation
+(``sweeps.eval.ranking.oracle_metrics``) reports them as the floor (log-likelihood) and
+ceiling (HR@K, NDCG@K, MRR).
 """
 
 from __future__ import annotations
@@ -60,10 +61,6 @@ from pathlib import Path
 import numpy as np
 
 from sweeps.data.ctr_world import CTRWorld, WorldConfig, factor_sd, world as ctr_world
-
-# The one import of evaluation by the data layer: Split.oracle, which tests/test_seq_world.py
-# calls (new code: sweeps.eval.ranking.oracle_metrics(split.test)).
-from sweeps.eval import ranking
 
 BLOCK = 256
 _DAY = 86_400.0
@@ -158,11 +155,6 @@ class Split:
     valid: Queries
     test: Queries
     n_items: int
-
-    def oracle(self, which: str = "test", ks=ranking.DEFAULT_KS) -> dict[str, float]:
-        """The true distribution's metrics on the valid or test targets: the floor of ``nll``
-        and the ceiling of HR/NDCG/MRR for any model of the history."""
-        return ranking.oracle_metrics(getattr(self, which), ks)
 
 
 def _queries(data: SeqData, cut: int) -> Queries:
