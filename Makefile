@@ -25,7 +25,7 @@ test: $(STAMP)
 
 # The same suite in a random order; pytest-randomly prints its seed: rerun with -p randomly --randomly-seed=N.
 test-random: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope -p randomly
+	$(BIN)/python -m pytest -n 2 --dist loadscope -p randomly
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_notebooks.py
