@@ -215,6 +215,8 @@ class SeqWorld:
         self.sd_R = factor_sd(cfg.world).astype(np.float32)
         self.item_f_NxR = self.ctr.item_f
         self.log_pop_N = _log_popularity(self.ctr).astype(np.float32)
+        self.f_grid_R1xN = on_grid(np.concatenate([self.item_f_NxR, self.log_pop_N[:, None]], 1).T)
+        self.f_bound = float(np.abs(self.f_grid_R1xN).sum(0).max())
         self._data: SeqData | None = None
 
     @property
@@ -259,7 +261,6 @@ class SeqWorld:
         U, T, N, R, Dr = BLOCK, c.max_len, c.world.n_items, c.world.rank, c.drift_rank
         rows = np.arange(U)
         item_f_NxR = self.item_f_NxR
-        f_R1xN = on_grid(np.concatenate([item_f_NxR, self.log_pop_N[:, None]], 1).T)
         sd_drift = self.sd_R[:Dr]
         ids, ts, start = (np.zeros((U, T), np.int32) for _ in range(3))
         logp, rank = np.zeros((U, T), np.float32), np.zeros((U, T), np.int32)
@@ -297,7 +298,7 @@ class SeqWorld:
             q_UxR1[:, :Dr] += drift_UxDr * (np.sqrt(c.w_drift) / c.tau)
             q_UxR1[:, :R] += cont_U[:, None] * item_f_NxR[prev_U]
             q_UxR1[:, R] = np.where(new_U, c.pop_weight_start, c.pop_weight)
-            exact_logits(q_UxR1, f_R1xN, out=logit_UxN)
+            exact_logits(q_UxR1, self.f_grid_R1xN, out=logit_UxN, f_bound=self.f_bound)
             logit_UxN += unseen_UxN
             logit_UxN -= logit_UxN.max(1, keepdims=True)
             p_UxN = np.exp(logit_UxN, out=logit_UxN)
@@ -326,8 +327,9 @@ def on_grid(x: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(x, np.float64) * 2.0**GRID_BITS)
 
 
-def exact_logits(q_UxK: np.ndarray, f_grid_KxN: np.ndarray, out: np.ndarray) -> np.ndarray:
+def exact_logits(q_UxK: np.ndarray, f_grid_KxN: np.ndarray, out: np.ndarray, f_bound: float | None = None) -> np.ndarray:
     """``q @ f`` with both operands on the grid (``f`` already through ``on_grid``), exactly.
+    ``f_bound``: the largest column sum of ``|f_grid|``, when the caller keeps it.
 
     Grid values are integers in float64; each product and every partial sum of them is an
     integer below 2**53 (checked), hence representable, so any order of summation, any
@@ -335,7 +337,9 @@ def exact_logits(q_UxK: np.ndarray, f_grid_KxN: np.ndarray, out: np.ndarray) -> 
     float32 rounding of the logits' scale (about 10), so the world's law is unchanged.
     """
     q_grid_UxK = on_grid(q_UxK)
-    bound = np.abs(q_grid_UxK).max() * np.abs(f_grid_KxN).sum(0).max()
+    if f_bound is None:
+        f_bound = np.abs(f_grid_KxN).sum(0).max()
+    bound = np.abs(q_grid_UxK).max() * f_bound
     if not bound < 2.0**53:
         raise ArithmeticError(f"logit operands too large for an exact product (bound {bound:.3g})")
     out[...] = (q_grid_UxK @ f_grid_KxN) * 2.0 ** (-2 * GRID_BITS)
