@@ -41,7 +41,7 @@ CONFIGS = {
 def seq_pass(arch: str, conf: dict, steps: int):
     """A function timing one chunk of ``steps`` training steps: seconds per step."""
     recipe = recipes.get(arch)
-    model_cfg = recipe.build(recipe.ModelSpec(**conf["spec"]), conf["n_items"])
+    model_cfg = recipe.build(recipe.ModelKnobs(**conf["spec"]), conf["n_items"])
     cfg = train_seq.TrainConfig(batch_size=conf["batch"], n_negatives=conf["negatives"], chunk_steps=steps)
     init, train_chunk, _ = train_seq.program_set(model_cfg, arch, cfg, AdamWConfig(), conf["n_items"], 1)
     rng = np.random.default_rng(0)

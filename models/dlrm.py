@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from models.layers import MLP, SparseInputs, mlp_flops, mlp_params
+from models.layers import MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Model(nnx.Module):
         self.bottom = MLP(cfg.bottom_sizes, final_relu=False, activation=cfg.activation, rngs=rngs)
         self.tables = nnx.List(
             [
-                nnx.Embed(r, cfg.embed_dim, embedding_init=_uniform(cfg.embed_init), rngs=rngs)
+                nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs)
                 for r in cfg.rows
             ]
         )
@@ -94,13 +94,6 @@ class Model(nnx.Module):
         dots_BxVxV = jnp.einsum("bvd,bwd->bvw", z_BxVxD, z_BxVxD)
         pairs_BxP = dots_BxVxV[:, np.array(self._li), np.array(self._lj)]
         return self.top(jnp.concatenate([x_BxD, pairs_BxP], axis=1))[:, 0]
-
-
-def _uniform(bound: float):
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
 
 
 def param_counts(cfg: Config) -> dict[str, int]:

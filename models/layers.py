@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
 
 
@@ -21,6 +22,15 @@ class SparseInputs:
     def __post_init__(self):
         if not (len(self.fields) == len(self.rows) == len(self.bags)):
             raise ValueError("fields, rows and bags must have the same length")
+
+
+def uniform_init(bound: float):
+    """An initializer drawing uniformly from [-bound, bound] (the embedding tables' init)."""
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
 
 
 _HE = nnx.initializers.he_normal()

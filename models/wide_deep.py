@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.layers import MLP, SparseInputs, mlp_flops, mlp_params
+from models.layers import MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
 
 _CROSS_PRIME = 1_000_003
 
@@ -42,13 +42,6 @@ class Config(SparseInputs):
         return (self.n_dense + len(self.fields) * self.embed_dim, *self.deep_mlp, 1)
 
 
-def _uniform(bound: float):
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
-
-
 class Model(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
@@ -57,7 +50,7 @@ class Model(nnx.Module):
         self.wide_crosses = nnx.List([nnx.Embed(cfg.cross_rows, 1, embedding_init=zeros, rngs=rngs) for _ in cfg.crosses])
         self.wide_dense = nnx.Linear(cfg.n_dense, 1, kernel_init=zeros, rngs=rngs)
         self.tables = nnx.List(
-            [nnx.Embed(r, cfg.embed_dim, embedding_init=_uniform(cfg.embed_init), rngs=rngs) for r in cfg.rows]
+            [nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs) for r in cfg.rows]
         )
         self.deep = MLP(cfg.deep_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)
 

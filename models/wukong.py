@@ -34,8 +34,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from models import dlrm
-from models.dlrm import _uniform
-from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params
+from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,7 +130,7 @@ class Model(nnx.Module):
         self.cfg = cfg
         self.dense = MLP(cfg.dense_sizes, final_relu=False, activation=cfg.activation, rngs=rngs)
         self.tables = nnx.List(
-            [nnx.Embed(r, cfg.embed_dim, embedding_init=_uniform(cfg.embed_init), rngs=rngs) for r in cfg.rows]
+            [nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs) for r in cfg.rows]
         )
         self.layers = nnx.List([Layer(cfg, n, rngs=rngs) for n in cfg.layer_inputs()])
         self.top = MLP(cfg.top_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)

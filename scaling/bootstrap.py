@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from scaling.laws import ParametricFit
 from scaling.log_linear import LogLinearFit, log_linear_resampler
 from scaling.power_law import PowerLawFit, power_law_resampler
 from scaling.validation import FitError
 
-AxisFit = PowerLawFit | LogLinearFit
 MAX_REDRAWS = 100
 
 
@@ -30,7 +30,7 @@ MAX_REDRAWS = 100
 class Bootstrap:
     """Bootstrap distribution of a fit's parameters (rows of ``samples``) and predictions."""
 
-    fit: AxisFit
+    fit: ParametricFit
     level: float
     n_resamples: int
     n_failed: int
@@ -82,7 +82,7 @@ def resample_weights(n_points: int, groups: NDArray | None, rng: np.random.Gener
     return counts[index].astype(float)
 
 
-def _resampler(fit: AxisFit, x: NDArray[np.float64], y: NDArray[np.float64]
+def _resampler(fit: ParametricFit, x: NDArray[np.float64], y: NDArray[np.float64]
                ) -> Callable[[NDArray[np.float64]], NDArray[np.float64] | None]:
     if isinstance(fit, PowerLawFit):
         return power_law_resampler(fit, x, y)
@@ -106,7 +106,7 @@ def collect_refits(refit: Callable[[NDArray[np.float64]], NDArray[np.float64] | 
     return np.array(rows), failed
 
 
-def bootstrap(fit: AxisFit, x: ArrayLike, y: ArrayLike, *, groups: ArrayLike | None = None,
+def bootstrap(fit: ParametricFit, x: ArrayLike, y: ArrayLike, *, groups: ArrayLike | None = None,
               n_resamples: int = 1000, level: float = 0.95, x_pred: ArrayLike | None = None,
               seed: int | None = 0) -> Bootstrap:
     """Bootstrap ``fit`` (made from exactly these x, y) and return percentile intervals.

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from scaling.bootstrap import bootstrap, percentile_interval
-from scaling.laws import AxisFit, fit_law
+from scaling.laws import ParametricFit, fit_law
 from scaling.validation import FitError
 
 
@@ -25,7 +25,7 @@ from scaling.validation import FitError
 class ExtrapolationCheck:
     """Held-out points, their predictions and prediction intervals from the kept fit."""
 
-    fit: AxisFit
+    fit: ParametricFit
     level: float
     x_held: NDArray[np.float64]
     y_held: NDArray[np.float64]

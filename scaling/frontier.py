@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from scaling.laws import AxisFit, fit_law
+from scaling.laws import ParametricFit, fit_law
 from scaling.validation import FitError
 
 
@@ -25,7 +25,7 @@ class ComputeFrontier:
     flops: NDArray[np.float64]
     values: NDArray[np.float64]
     indices: NDArray[np.int64]
-    fit: AxisFit | None
+    fit: ParametricFit | None
     warnings: tuple[str, ...]
 
 

@@ -12,16 +12,16 @@ from scaling.log_linear import LogLinearFit, fit_log_linear
 from scaling.power_law import PowerLawFit, fit_power_law, fit_pure_power_law
 from scaling.validation import FitError
 
-AxisFit = PowerLawFit | LogLinearFit
+ParametricFit = PowerLawFit | LogLinearFit  # one law fitted to one set of points
 
-LAWS: dict[str, Callable[..., AxisFit]] = {
+LAWS: dict[str, Callable[..., ParametricFit]] = {
     "power_law": fit_power_law,
     "pure_power_law": fit_pure_power_law,
     "log_linear": fit_log_linear,
 }
 
 
-def fit_law(law: str, x: ArrayLike, y: ArrayLike, *, higher_is_better: bool = False, **options) -> AxisFit:
+def fit_law(law: str, x: ArrayLike, y: ArrayLike, *, higher_is_better: bool = False, **options) -> ParametricFit:
     """Fit the law named ``law`` (a key of ``LAWS``); ``options`` go to its fit function."""
     if law not in LAWS:
         raise FitError(f"unknown law {law!r}; choose one of {sorted(LAWS)}")
@@ -33,7 +33,7 @@ class LawComparison:
     """One law fitted to the points, with its information criteria (lower is better)."""
 
     law: str
-    fit: AxisFit
+    fit: ParametricFit
     aic: float
     bic: float
 

@@ -116,7 +116,7 @@ def identity_dict(obj: Any) -> dict:
 @dataclasses.dataclass(frozen=True)
 class TrialConfig:
     """One trial, fully resolved. ``model`` is the architecture's recipe dataclass (its
-    ``ModelSpec``), ``data``, ``optim`` and ``train`` the sections its task declares
+    ``ModelKnobs``), ``data``, ``optim`` and ``train`` the sections its task declares
     (``sweeps.tasks``)."""
 
     arch: str

@@ -54,6 +54,6 @@ def merge(a: dict, b: dict) -> dict:
 def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> TrialConfig:
     """The typed config of ``arch`` at ``seed`` from a nested tree of overrides; errors
     name ``field`` and the key."""
-    classes = {"model": recipes.get(arch).ModelSpec, **tasks.of(arch).SECTIONS}
+    classes = {"model": recipes.get(arch).ModelKnobs, **tasks.of(arch).SECTIONS}
     sections = {name: from_dict(classes[name], tree.get(name), f"{field}.{name}") for name in SECTIONS}
     return TrialConfig(arch=arch, seed=seed, **sections)

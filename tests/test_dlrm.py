@@ -10,7 +10,7 @@ from sweeps.recipes import dlrm as recipe
 
 @pytest.fixture(scope="module")
 def setup(ctr_world):
-    spec = recipe.ModelSpec(embed_dim=8, rows=1000, bottom_mlp=(32, 16), top_mlp=(24,))
+    spec = recipe.ModelKnobs(embed_dim=8, rows=1000, bottom_mlp=(32, 16), top_mlp=(24,))
     cfg = recipe.build(spec, ctr_world.cfg.n_dense, ctr_world.fields)
     batch = ctr_world.train(64).as_inputs()
     return cfg, jax.tree.map(jnp.asarray, batch)
@@ -37,7 +37,7 @@ def test_count_params_equals_parameter_tree(setup):
 
 
 def test_rows_capped_at_cardinality(ctr_world):
-    cfg = recipe.build(recipe.ModelSpec(rows=10**9), ctr_world.cfg.n_dense, ctr_world.fields)
+    cfg = recipe.build(recipe.ModelKnobs(rows=10**9), ctr_world.cfg.n_dense, ctr_world.fields)
     assert cfg.rows == tuple(f.cardinality for f in ctr_world.fields)
 
 
@@ -59,8 +59,8 @@ def test_bags_are_sum_pooled(setup):
 
 
 @pytest.mark.parametrize("spec", [
-    recipe.ModelSpec(embed_dim=8, rows=1000, bottom_mlp=(32, 16), top_mlp=(24,)),
-    recipe.ModelSpec(embed_dim=64, rows=4096, bottom_mlp=(256, 128), top_mlp=(256, 128)),
+    recipe.ModelKnobs(embed_dim=8, rows=1000, bottom_mlp=(32, 16), top_mlp=(24,)),
+    recipe.ModelKnobs(embed_dim=64, rows=4096, bottom_mlp=(256, 128), top_mlp=(256, 128)),
 ])
 def test_analytic_flops_match_xla_cost_analysis(ctr_world, spec):
     cfg = recipe.build(spec, ctr_world.cfg.n_dense, ctr_world.fields)

@@ -10,7 +10,7 @@ from sweeps.recipes import dlrm as dlrm_recipe, hstu_rank as recipe
 
 @pytest.fixture(scope="module")
 def setup(ctr_world):
-    spec = recipe.ModelSpec(d_model=8, n_blocks=2, n_heads=2, rows=300, dense_mlp=(16,), head_mlp=(12,))
+    spec = recipe.ModelKnobs(d_model=8, n_blocks=2, n_heads=2, rows=300, dense_mlp=(16,), head_mlp=(12,))
     cfg = recipe.build(spec, ctr_world.cfg.n_dense, ctr_world.fields)
     batch = jax.tree.map(jnp.asarray, ctr_world.train(64).as_inputs())
     return cfg, batch
@@ -24,7 +24,7 @@ def _apply(model):
 def test_reads_the_same_inputs_as_dlrm(setup, ctr_world):
     cfg, batch = setup
     run, state = _apply(hstu_rank.Model(cfg, rngs=nnx.Rngs(0)))
-    d_cfg = dlrm_recipe.build(dlrm_recipe.ModelSpec(), ctr_world.cfg.n_dense, ctr_world.fields)
+    d_cfg = dlrm_recipe.build(dlrm_recipe.ModelKnobs(), ctr_world.cfg.n_dense, ctr_world.fields)
     d_run, d_state = _apply(dlrm.Model(d_cfg, rngs=nnx.Rngs(0)))
     assert run(state, batch).shape == d_run(d_state, batch).shape == (64,)
     # tokens: dense + user, category, context + 8 history items + the candidate
@@ -79,7 +79,7 @@ def test_ids_hash_modulo_rows(setup):
 
 @pytest.mark.parametrize("kw", [dict(), dict(n_heads=4, d_model=16, n_blocks=3, head_mlp=(8, 4))])
 def test_param_counts_equal_parameter_tree(setup, ctr_world, kw):
-    spec = recipe.ModelSpec(**{**dict(d_model=8, rows=300, dense_mlp=(16,), head_mlp=(12,)), **kw})
+    spec = recipe.ModelKnobs(**{**dict(d_model=8, rows=300, dense_mlp=(16,), head_mlp=(12,)), **kw})
     cfg = recipe.build(spec, ctr_world.cfg.n_dense, ctr_world.fields)
     model = hstu_rank.Model(cfg, rngs=nnx.Rngs(0))
     total = sum(x.size for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
@@ -91,7 +91,7 @@ def test_param_counts_equal_parameter_tree(setup, ctr_world, kw):
 
 @pytest.mark.parametrize("kw", [dict(d_model=16, n_heads=2), dict(d_model=64, n_heads=4, n_blocks=3, head_mlp=(64, 32))])
 def test_analytic_flops_match_xla_cost_analysis(setup, ctr_world, kw):
-    cfg = recipe.build(recipe.ModelSpec(rows=300, **kw), ctr_world.cfg.n_dense, ctr_world.fields)
+    cfg = recipe.build(recipe.ModelKnobs(rows=300, **kw), ctr_world.cfg.n_dense, ctr_world.fields)
     run, state = _apply(hstu_rank.Model(cfg, rngs=nnx.Rngs(0)))
     cost = run.lower(state, setup[1]).compile().cost_analysis()
     cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -101,7 +101,7 @@ def test_analytic_flops_match_xla_cost_analysis(setup, ctr_world, kw):
 
 
 def test_recipe_axes_move_the_named_knobs():
-    base = recipe.ModelSpec(d_model=32, n_blocks=2, n_heads=2, rows=1024, head_mlp=(64, 32))
+    base = recipe.ModelKnobs(d_model=32, n_blocks=2, n_heads=2, rows=1024, head_mlp=(64, 32))
     assert recipe.AXES["horizontal"].overrides(48, base) == {"model.d_model": 48}
     assert recipe.AXES["horizontal"].overrides(7, base) == {"model.d_model": 8}
     assert recipe.AXES["mlp"].overrides(4, base) == {"model.n_blocks": 4}

@@ -12,7 +12,7 @@ from sweeps.spec import PlannedTrial
 
 @pytest.fixture(scope="module")
 def cfg(ctr_world):
-    return recipe.build(recipe.ModelSpec(embed_dim=8, rows=500, deep_mlp=(32, 16)), ctr_world.cfg.n_dense, ctr_world.fields)
+    return recipe.build(recipe.ModelKnobs(embed_dim=8, rows=500, deep_mlp=(32, 16)), ctr_world.cfg.n_dense, ctr_world.fields)
 
 
 def test_param_counts_equal_the_tree(cfg):
@@ -46,7 +46,7 @@ def test_forward_flops_match_xla(cfg, ctr_world):
 
 def test_a_cross_of_a_bag_field_is_rejected(ctr_world):
     with pytest.raises(ValueError, match="history"):
-        recipe.build(recipe.ModelSpec(crosses=(("history", "item"),)), ctr_world.cfg.n_dense, ctr_world.fields)
+        recipe.build(recipe.ModelKnobs(crosses=(("history", "item"),)), ctr_world.cfg.n_dense, ctr_world.fields)
 
 
 def test_trains_on_the_same_data_and_axes_as_dlrm():

@@ -19,7 +19,7 @@ TINY = dict(embed_dim=8, rows=300, n_dense_emb=2, dense_mlp=(16,), n_layers=2, n
 
 
 def _cfg(ctr_world, **kw) -> wukong.Config:
-    return recipe.build(recipe.ModelSpec(**{**TINY, **kw}), ctr_world.cfg.n_dense, ctr_world.fields)
+    return recipe.build(recipe.ModelKnobs(**{**TINY, **kw}), ctr_world.cfg.n_dense, ctr_world.fields)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +139,7 @@ def test_rowwise_adagrad_updates_only_the_rows_read_and_lowers_the_loss(ctr_worl
 
 
 def test_recipe_axes_move_the_named_knobs():
-    base = recipe.ModelSpec(embed_dim=16, rows=2048, n_layers=2, n_fm=8, n_lc=6, fm_rank=4, fmb_mlp=(64, 32), top_mlp=(64, 32))
+    base = recipe.ModelKnobs(embed_dim=16, rows=2048, n_layers=2, n_fm=8, n_lc=6, fm_rank=4, fmb_mlp=(64, 32), top_mlp=(64, 32))
     ax = recipe.AXES
     assert ax["horizontal"].overrides(32, base) == {"model.embed_dim": 32}
     assert ax["vertical"].overrides(4096, base) == {"model.rows": 4096}

@@ -1,7 +1,7 @@
 """Recipes: per architecture, the user-facing model knobs and how each scaling axis moves them.
 
 A recipe module ``sweeps/recipes/<arch>.py`` exposes ``TASK`` (the task it trains on,
-``sweeps.tasks``), ``ModelSpec`` (a frozen dataclass of the knobs a spec may set under
+``sweeps.tasks``), ``ModelKnobs`` (a frozen dataclass of the knobs a spec may set under
 ``model:``), ``build(spec, **inputs) -> models.<arch>.Config`` (``inputs``: the fields of
 its task's ``Inputs``, e.g. ``n_dense, fields`` for CTR, ``n_items`` for retrieval) and
 ``AXES`` (axis name -> ``Axis``). The ``data`` axis is shared by every architecture.

@@ -21,7 +21,7 @@ TASK = "ctr"
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelKnobs:
     embed_dim: int = checked(16)
     rows: int = checked(8192)  # rows per table, capped at the field's cardinality
     bottom_mlp: tuple[int, ...] = checked((64, 32))
@@ -29,7 +29,7 @@ class ModelSpec:
     activation: str = checked("relu", check_activation)
 
 
-def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Config:
+def build(spec: ModelKnobs, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Config:
     return dlrm.Config(
         n_dense=n_dense,
         **sparse_tables(spec.rows, fields),
@@ -40,18 +40,18 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> dlrm.Conf
     )
 
 
-def _scale_mlps(width: int, base: ModelSpec) -> dict:
+def _scale_mlps(width: int, base: ModelKnobs) -> dict:
     """Every MLP layer scaled so the widest is ``width``, keeping the base proportions."""
     widest = max(base.bottom_mlp + base.top_mlp)
     return {"model.bottom_mlp": widest_at(base.bottom_mlp, width, widest), "model.top_mlp": widest_at(base.top_mlp, width, widest)}
 
 
-def _scale_top(width: int, base: ModelSpec) -> dict:
+def _scale_top(width: int, base: ModelKnobs) -> dict:
     """The over-arch (top MLP) scaled so its widest layer is ``width``; the bottom MLP stays."""
     return {"model.top_mlp": widest_at(base.top_mlp, width)}
 
 
-def _overall(s: float, base: ModelSpec) -> dict:
+def _overall(s: float, base: ModelKnobs) -> dict:
     return {
         "model.embed_dim": scaled(base.embed_dim, s),
         "model.rows": scaled(base.rows, s),

@@ -1,10 +1,10 @@
 """The HSTU recipe: next-item retrieval on the sequential world (see ``sequential``)."""
 
 from models import hstu
-from sweeps.recipes.sequential import AXES, TASK, ModelSpec, common_config
+from sweeps.recipes.sequential import AXES, TASK, ModelKnobs, common_config
 
-__all__ = ["AXES", "TASK", "ModelSpec", "build"]
+__all__ = ["AXES", "TASK", "ModelKnobs", "build"]
 
 
-def build(spec: ModelSpec, n_items: int) -> hstu.Config:
+def build(spec: ModelKnobs, n_items: int) -> hstu.Config:
     return hstu.Config(**common_config(spec, n_items))

@@ -29,7 +29,7 @@ TASK = "ctr"
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelKnobs:
     d_model: int = checked(32)
     n_blocks: int = checked(2)
     n_heads: int = checked(2)
@@ -43,7 +43,7 @@ class ModelSpec:
             raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
 
 
-def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> hstu_rank.Config:
+def build(spec: ModelKnobs, n_dense: int, fields: tuple[Field, ...]) -> hstu_rank.Config:
     return hstu_rank.Config(
         n_dense=n_dense,
         **sparse_tables(spec.rows, fields),
@@ -56,15 +56,15 @@ def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> hstu_rank
     )
 
 
-def _width(d: int, base: ModelSpec) -> dict:
+def _width(d: int, base: ModelKnobs) -> dict:
     return {"model.d_model": multiple_of(d, base.n_heads)}
 
 
-def _scale_head(width: int, base: ModelSpec) -> dict:
+def _scale_head(width: int, base: ModelKnobs) -> dict:
     return {"model.head_mlp": widest_at(base.head_mlp, width)}
 
 
-def _overall(s: float, base: ModelSpec) -> dict:
+def _overall(s: float, base: ModelKnobs) -> dict:
     return {
         **_width(base.d_model * s, base),
         "model.n_blocks": scaled(base.n_blocks, s),

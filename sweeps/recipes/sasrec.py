@@ -1,10 +1,10 @@
 """The SASRec recipe: the HSTU recipe's knobs and axes on the SASRec baseline."""
 
 from models import sasrec
-from sweeps.recipes.sequential import AXES, TASK, ModelSpec, common_config
+from sweeps.recipes.sequential import AXES, TASK, ModelKnobs, common_config
 
-__all__ = ["AXES", "TASK", "ModelSpec", "build"]
+__all__ = ["AXES", "TASK", "ModelKnobs", "build"]
 
 
-def build(spec: ModelSpec, n_items: int) -> sasrec.Config:
+def build(spec: ModelKnobs, n_items: int) -> sasrec.Config:
     return sasrec.Config(**common_config(spec, n_items))

@@ -18,7 +18,7 @@ TASK = "retrieval"
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelKnobs:
     d_model: int = checked(32)
     n_blocks: int = checked(2)
     n_heads: int = checked(2)
@@ -27,7 +27,7 @@ class ModelSpec:
     dropout: float = 0.2
 
 
-def common_config(spec: ModelSpec, n_items: int) -> dict:
+def common_config(spec: ModelKnobs, n_items: int) -> dict:
     return dict(
         n_items=min(spec.rows + 1, n_items), max_len=spec.max_len, d_model=spec.d_model,
         n_blocks=spec.n_blocks, n_heads=spec.n_heads, dropout=spec.dropout,

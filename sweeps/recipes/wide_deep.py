@@ -18,7 +18,7 @@ TASK = "ctr"
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelKnobs:
     embed_dim: int = checked(16)
     rows: int = checked(2048)  # rows per field, capped at the field's cardinality
     deep_mlp: tuple[int, ...] = checked((64, 32))
@@ -27,7 +27,7 @@ class ModelSpec:
     activation: str = checked("relu", check_activation)
 
 
-def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wide_deep.Config:
+def build(spec: ModelKnobs, n_dense: int, fields: tuple[Field, ...]) -> wide_deep.Config:
     return wide_deep.Config(
         n_dense=n_dense,
         **sparse_tables(spec.rows, fields),

@@ -26,7 +26,7 @@ MAX_LAYERS = 8  # depth where dense upscaling turns to the widths
 
 
 @dataclasses.dataclass(frozen=True)
-class ModelSpec:
+class ModelKnobs:
     embed_dim: int = checked(16)
     rows: int = checked(8192)  # rows per table, capped at the field's cardinality
     n_dense_emb: int = checked(2)
@@ -40,13 +40,13 @@ class ModelSpec:
     activation: str = checked("relu", check_activation)
 
 
-def build(spec: ModelSpec, n_dense: int, fields: tuple[Field, ...]) -> wukong.Config:
+def build(spec: ModelKnobs, n_dense: int, fields: tuple[Field, ...]) -> wukong.Config:
     """Every knob but ``rows`` is a field of ``wukong.Config`` of the same name."""
     knobs = {k: v for k, v in dataclasses.asdict(spec).items() if k != "rows"}
     return wukong.Config(n_dense=n_dense, **sparse_tables(spec.rows, fields), **knobs)
 
 
-def dense_upscaling(s: float, base: ModelSpec) -> dict:
+def dense_upscaling(s: float, base: ModelKnobs) -> dict:
     """Depth first (up to ``MAX_LAYERS``), then n_F, n_L, k and both MLPs' widths together."""
     depth = min(max(1, round(base.n_layers * s)), max(MAX_LAYERS, base.n_layers))
     width = s * base.n_layers / depth

@@ -3,7 +3,7 @@
 A task module owns its contract:
 
 * ``SECTIONS``: the frozen dataclasses of a trial's ``data``, ``train`` and ``optim``
-  sections (the ``model`` section is the recipe's ``ModelSpec``);
+  sections (the ``model`` section is the recipe's ``ModelKnobs``);
 * ``Inputs`` and ``inputs(cfg)``: what the data tells its recipes, and
   ``model_config(cfg)``, the architecture's Config for a trial: every recipe's
   ``build(spec, **inputs)`` (``build_model``) receives the fields of its task's ``Inputs``;
