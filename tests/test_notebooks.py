@@ -3,7 +3,8 @@ the committed notebooks carry no outputs.
 
 Quick mode (RECSCALE_QUICK=1) makes each notebook run a small spec into a temporary
 RECSCALE_RUNS. Two kernels run at once (CI has 2 cores): 02 alone, 03 then 01, which
-train the same model shapes and share a JAX compilation cache, so 01 compiles nothing.
+train the same model shapes; the kernels inherit the run's compilation cache
+(``tests/conftest.py``), so 01 compiles nothing.
 """
 
 import asyncio
@@ -53,9 +54,6 @@ def executed(tmp_path_factory):
         "RECSCALE_RUNS": str(tmp_path_factory.mktemp("runs")),
         "MPLBACKEND": "Agg",
         "WANDB_MODE": "disabled",
-        "JAX_COMPILATION_CACHE_DIR": str(tmp_path_factory.mktemp("jax_cache")),
-        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
     }
     results = {}
 

@@ -8,7 +8,11 @@ Ray worker on the same host, or the test suite loads a program compiled before i
 of compiling it again (measured: the quickstart's chunk program 1.9 s -> 0.35 s).
 
 ``RECSCALE_COMPILE_CACHE`` names the directory (default ``~/.cache/recscale/jax``);
-``0``/``off`` turns it off. A cache directory already set in JAX's config wins.
+``0``/``off`` turns it off. A cache directory already set in JAX's config wins, and so
+does a minimum compile time set in the environment
+(``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS``; the test suite caches every program).
+It is switched on before a trial's parameters are initialised, so the small programs of
+the initialisers are cached too.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import jax
 
 ENV = "RECSCALE_COMPILE_CACHE"
+MIN_TIME_ENV = "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"
 MIN_COMPILE_S = 0.5  # smaller programs compile faster than a cache entry is worth
 _enabled: str | None = None
 
@@ -38,6 +43,7 @@ def enable() -> str | None:
     where = current or directory()
     if where and not current:
         jax.config.update("jax_compilation_cache_dir", where)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
+        if MIN_TIME_ENV not in os.environ:
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
     _enabled = where or ""
     return where

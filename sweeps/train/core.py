@@ -104,6 +104,7 @@ _programs: OrderedDict = OrderedDict()
 def programs(build: Callable, *key):
     """``build(*key)``, built once per key: the compiled programs of this process, the
     least recently used dropped beyond ``PROGRAMS_KEPT`` (with the tables they hold)."""
+    compile_cache.enable()  # before ``build`` and the trial's init run their first programs
     k = (build.__module__, build.__qualname__, *key)
     if k in _programs:
         _programs.move_to_end(k)
