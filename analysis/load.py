@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+import pandas as pd
 
 from sweeps import store
 from sweeps.store import TrialRecord
@@ -47,87 +47,42 @@ def unfinished(records: Iterable[TrialRecord]) -> list[TrialRecord]:
 # The tidy table: one row per trial.
 
 
-@dataclasses.dataclass(frozen=True)
-class TrialTable:
-    """One row per trial, as a dict of equally long columns (NaN where a value is absent).
+TRIAL_COLUMNS = ("sweep", "trial_id", "arch", "seed", "status", "axes")
+
+
+def trial_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
+    """The tidy table of ``records``: a pandas DataFrame, one row per trial, in sweep and trial-id order.
 
     Columns: ``sweep, trial_id, arch, seed, status, axes`` (the axes the trial lies on,
-    comma-joined), ``x.<axis>`` (its value on each axis), ``params, embedding_params,
-    dense_params, flops_per_example, train_flops, examples``, one column per final metric,
-    ``wall_time_s`` and ``message`` (the last line of a failure). pandas is not a
-    dependency; ``to_pandas()`` converts when it is installed.
+    comma-joined), ``x.<axis>`` (its value on each axis, NaN off it), ``params,
+    embedding_params, dense_params, flops_per_example, train_flops, examples``, one column
+    per final metric, ``wall_time_s`` and ``message`` (the last line of a failure). Numbers
+    are float (NaN where absent), ``seed`` is int. :func:`analysis.tabular.markdown`
+    renders it.
     """
-
-    columns: dict[str, list]
-
-    def __len__(self) -> int:
-        return len(self.columns["trial_id"])
-
-    def column(self, name: str) -> np.ndarray:
-        values = self.columns[name]
-        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        return np.asarray(values, dtype=float if numeric else object)
-
-    def rows(self) -> list[dict]:
-        names = list(self.columns)
-        return [dict(zip(names, vals)) for vals in zip(*(self.columns[n] for n in names))]
-
-    def where(self, **equal) -> "TrialTable":
-        """The rows whose columns equal the given values (``table.where(arch="dlrm")``)."""
-        keep = [i for i, row in enumerate(self.rows()) if all(row.get(k) == v for k, v in equal.items())]
-        return TrialTable({k: [v[i] for i in keep] for k, v in self.columns.items()})
-
-    def to_pandas(self):
-        import pandas  # optional: only for users who have it
-
-        return pandas.DataFrame(self.columns)
-
-    def markdown(self, columns: Iterable[str] | None = None, *, max_rows: int | None = None) -> str:
-        names = list(columns or self.columns)
-        rows = self.rows()[:max_rows] if max_rows else self.rows()
-        lines = ["| " + " | ".join(names) + " |", "|" + "|".join("---" for _ in names) + "|"]
-        lines += ["| " + " | ".join(_cell(row.get(n)) for n in names) + " |" for row in rows]
-        return "\n".join(lines) + "\n"
-
-
-def _cell(v) -> str:
-    if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.4g}"
-    return str(v).replace("|", "/")
-
-
-def trial_table(records: Iterable[TrialRecord]) -> TrialTable:
-    """The tidy table of ``records`` (see :class:`TrialTable`), rows in sweep and trial-id order."""
     recs = sorted(records, key=lambda r: (r.sweep, r.trial_id))
     axes = axes_of(recs, include_compute_only=True)
     metrics = sorted({m for r in recs for m in r.final_metrics if m not in ("examples", "step")})
-    cols: dict[str, list] = {k: [] for k in ("sweep", "trial_id", "arch", "seed", "status", "axes")}
-    for name in [f"x.{a}" for a in axes] + ["params", "embedding_params", "dense_params", "flops_per_example",
-                                            "train_flops", "examples", *metrics, "wall_time_s", "message"]:
-        cols[name] = []
     nan = float("nan")
+    rows = []
     for r in recs:
-        cols["sweep"].append(r.sweep)
-        cols["trial_id"].append(r.trial_id)
-        cols["arch"].append(r.arch)
-        cols["seed"].append(r.seed)
-        cols["status"].append(r.status)
-        cols["axes"].append(",".join(a for a in axes if a in r.axes))
+        lines = (r.message or "").strip().splitlines()
+        row = {"sweep": r.sweep, "trial_id": r.trial_id, "arch": r.arch, "seed": r.seed, "status": r.status,
+               "axes": ",".join(a for a in axes if a in r.axes)}
         for a in axes:
             v = r.axes.get(a)
-            cols[f"x.{a}"].append(float(v) if isinstance(v, (int, float)) else nan)
-        cols["params"].append(float(r.params.get("total", nan)))
-        cols["embedding_params"].append(float(r.params.get("embedding", nan)))
-        cols["dense_params"].append(float(r.params.get("dense", nan)))
-        cols["flops_per_example"].append(float(r.flops_per_example.get("train", nan)))
-        cols["train_flops"].append(float(r.train_flops or nan))
-        cols["examples"].append(float(r.examples_seen or nan))
-        for m in metrics:
-            cols[m].append(float(r.final_metrics.get(m, nan)))
-        cols["wall_time_s"].append(float(r.wall_time_s))
-        lines = (r.message or "").strip().splitlines()
-        cols["message"].append(lines[-1] if lines else "")
-    return TrialTable(cols)
+            row[f"x.{a}"] = float(v) if isinstance(v, (int, float)) else nan
+        row.update(params=float(r.params.get("total", nan)), embedding_params=float(r.params.get("embedding", nan)),
+                   dense_params=float(r.params.get("dense", nan)),
+                   flops_per_example=float(r.flops_per_example.get("train", nan)),
+                   train_flops=float(r.train_flops or nan), examples=float(r.examples_seen or nan))
+        row.update({m: float(r.final_metrics.get(m, nan)) for m in metrics})
+        row.update(wall_time_s=float(r.wall_time_s), message=lines[-1] if lines else "")
+        rows.append(row)
+    columns = [*TRIAL_COLUMNS, *(f"x.{a}" for a in axes), "params", "embedding_params", "dense_params",
+               "flops_per_example", "train_flops", "examples", *metrics, "wall_time_s", "message"]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"seed": "int64"}) if rows else frame
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Results from anywhere: the per-axis analysis of numbers in a CSV file, a pandas
-DataFrame or plain arrays (another cluster's sweep, a paper's table).
+DataFrame or plain arrays (another cluster's sweep, a paper's table); and a DataFrame
+(the trial table of :func:`analysis.load.trial_table`) as Markdown.
 
 One curve per value of the ``group`` column (or one curve); rows with the same x within
 a curve are replicates (seeds). The analysis, table, verdicts and figure are those of a
@@ -149,3 +150,23 @@ def fit_table(data: Any, *, x: str = "x", y: str = "y", group: str | None = None
 def fit_arrays(x: Any, y: Any, **options) -> TableFit:
     """:func:`fit_table` of one curve given as two arrays."""
     return fit_table({"x": list(np.ravel(x)), "y": list(np.ravel(y))}, **options)
+
+
+def markdown(frame: Any, columns: Iterable[str] | None = None, *, max_rows: int | None = None) -> str:
+    """A pandas DataFrame as a Markdown table (pandas' own ``to_markdown`` needs ``tabulate``).
+
+    Floats are shown to 4 significant digits, NaN as an empty cell; ``columns`` picks and
+    orders the columns, ``max_rows`` keeps the first rows.
+    """
+    names = list(frame.columns if columns is None else columns)
+    _check_columns(frame.columns, names, "frame")
+    shown = frame[names] if max_rows is None else frame[names].head(max_rows)
+    lines = ["| " + " | ".join(map(str, names)) + " |", "|" + "|".join("---" for _ in names) + "|"]
+    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in shown.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(v: Any) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else f"{v:.4g}"
+    return str(v).replace("|", "/").replace("\n", " ")

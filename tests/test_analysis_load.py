@@ -3,9 +3,10 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from analysis import load, synthetic
+from analysis import load, synthetic, tabular
 from sweeps import store
 
 
@@ -38,24 +39,30 @@ def test_load_filters_finished_and_reads_several_sweeps(two_sweeps):
         load.load_records([two_sweeps[0].parent / "nope"])
 
 
-def test_trial_table_has_one_row_per_trial_with_tidy_columns(two_sweeps):
+def test_trial_table_is_a_dataframe_with_one_row_per_trial_and_tidy_columns(two_sweeps):
     table = load.trial_table(load.load_records(two_sweeps, status=None))
-    assert len(table) == 13
+    assert isinstance(table, pd.DataFrame) and len(table) == 13
     for col in ("sweep", "trial_id", "arch", "seed", "status", "axes", "x.horizontal", "x.data", "params",
                 "train_flops", "examples", "ne", "message"):
         assert col in table.columns
-    rows = table.rows()
-    h4 = [r for r in rows if r["x.horizontal"] == 4]
-    assert len(h4) == 2 and {r["seed"] for r in h4} == {0, 1}
-    assert h4[0]["params"] == 4000 and h4[0]["axes"] == "horizontal" and math.isnan(h4[0]["x.data"])
-    assert h4[0]["ne"] == pytest.approx(1.0 * 4000**-0.3 + 0.6)
-    assert h4[0]["train_flops"] == pytest.approx(6 * 4000 * 2**19)
-    failed = table.where(status="failed").rows()
-    assert len(failed) == 1 and failed[0]["message"] == "ValueError: boom" and math.isnan(failed[0]["ne"])
-    assert len(table.where(arch="hstu_rank")) == 4
-    assert table.column("examples").dtype == float and table.column("arch").dtype == object
-    md = table.markdown(["trial_id", "arch", "ne"], max_rows=2).splitlines()
-    assert md[0] == "| trial_id | arch | ne |" and len(md) == 4
+    assert list(table["sweep"]) == ["a"] * 9 + ["b"] * 4  # sweep, then trial-id order
+    h4 = table[table["x.horizontal"] == 4]
+    assert len(h4) == 2 and set(h4["seed"]) == {0, 1}
+    first = h4.iloc[0]
+    assert first["params"] == 4000 and first["axes"] == "horizontal" and math.isnan(first["x.data"])
+    assert first["ne"] == pytest.approx(1.0 * 4000**-0.3 + 0.6)
+    assert first["train_flops"] == pytest.approx(6 * 4000 * 2**19)
+    failed = table[table.status == "failed"]
+    assert len(failed) == 1 and failed["message"].iloc[0] == "ValueError: boom" and math.isnan(failed["ne"].iloc[0])
+    assert (table.arch == "hstu_rank").sum() == 4
+    assert table["examples"].dtype == float and table["seed"].dtype == np.int64
+    assert table.groupby("arch").size().to_dict() == {"dlrm": 9, "hstu_rank": 4}
+    md = tabular.markdown(table, ["trial_id", "arch", "ne"], max_rows=2).splitlines()
+    assert md[0] == "| trial_id | arch | ne |" and md[1] == "|---|---|---|" and len(md) == 4
+    assert md[2].endswith(f" | {table['ne'].iloc[0]:.4g} |")
+    failed_md = tabular.markdown(failed, ["status", "ne"]).splitlines()
+    assert failed_md[2] == "| failed |  |"  # NaN shown as an empty cell
+    assert load.trial_table([]).empty
 
 
 def test_isoflop_trials_are_not_points_of_their_size_axis():
