@@ -19,8 +19,8 @@ def cmd_sweep_run(args) -> int:
 
     spec = spec_mod.load(args.spec)
     spec_mod.expand(spec)  # every validation error surfaces before anything trains
-    if args.workers < 1 or args.retries < 0:
-        print("recscale: error: --workers must be >= 1 and --retries >= 0", file=sys.stderr)
+    if args.workers < 1 or args.retries < 0 or args.claim_timeout <= 0:
+        print("recscale: error: --workers must be >= 1, --retries >= 0 and --claim-timeout > 0", file=sys.stderr)
         return EXIT_BAD_INPUT
     sweep_dir = _sweep_dir(spec.name, args.out)
     wandb = spec.wandb or (tracking.WandbConfig() if args.wandb else None)
@@ -35,7 +35,7 @@ def cmd_sweep_run(args) -> int:
     else:
         executor = executors.InProcess()
     print(f"sweep {spec.name!r} -> {sweep_dir} ({executor.name})", flush=True)
-    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb)
+    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, claim_timeout=args.claim_timeout)
     print(
         f"done: {s.total} trials ({s.skipped} already recorded, {s.finished} finished, "
         f"{s.diverged} diverged, {s.failed} failed, {s.retried} retries) in {s.sweep_dir}"
@@ -46,7 +46,7 @@ def cmd_sweep_run(args) -> int:
 
 
 def cmd_sweep_status(args) -> int:
-    from sweeps import spec as spec_mod, store
+    from sweeps import claims, spec as spec_mod, store
 
     sweep_dir = Path(args.sweep_dir)
     if not (sweep_dir / "spec.yaml").is_file():
@@ -57,10 +57,14 @@ def cmd_sweep_status(args) -> int:
     for r in store.read_all(sweep_dir):
         counts[r.status] = counts.get(r.status, 0) + 1
         recorded.add(r.trial_id)
-    running = [t for t in store.running(sweep_dir) if t in planned]
+    held = [c for c in claims.read_all(sweep_dir) if c.trial_id in planned - recorded]
+    running = [c for c in held if not c.stale(args.claim_timeout)]
     remaining = len(planned - recorded) - len(running)
     parts = [f"{k} {counts.get(k, 0)}" for k in ("finished", "diverged", "failed")]
     print(f"{sweep_dir}: {len(planned)} trials: " + ", ".join(parts) + f", running {len(running)}, remaining {remaining}")
+    for c in held:
+        state = "stale, to be taken over" if c.stale(args.claim_timeout) else "running"
+        print(f"  {c.trial_id}: {state} on {c.host} pid {c.pid} for {c.age(c.since):.0f}s, heartbeat {c.age():.0f}s ago")
     return 0
 
 
@@ -110,6 +114,15 @@ def _add_fit_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_claim_timeout(p: argparse.ArgumentParser) -> None:
+    from sweeps.claims import DEFAULT_TIMEOUT_S
+
+    p.add_argument(
+        "--claim-timeout", type=float, default=DEFAULT_TIMEOUT_S, metavar="S",
+        help=f"a trial claim whose driver sent no heartbeat for S seconds is stale and taken over (default {DEFAULT_TIMEOUT_S:g})",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="recscale", description="Scaling-law sweeps for recommendation models.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -126,9 +139,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local instance)")
     run.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failed trial up to N times")
     run.add_argument("--wandb", action="store_true", help="mirror every trial to wandb (offline without an API key)")
+    _add_claim_timeout(run)
     run.set_defaults(func=cmd_sweep_run)
-    status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, running, remaining")
+    status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, remaining, who runs what")
     status.add_argument("sweep_dir", metavar="SWEEP_DIR")
+    _add_claim_timeout(status)
     status.set_defaults(func=cmd_sweep_status)
     plan = sweep.add_parser("plan", help="print the expanded trials without running them")
     plan.add_argument("spec", metavar="SPEC")

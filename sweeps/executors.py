@@ -2,6 +2,8 @@
 
 A unit is a pack of trials (``sweeps.packed``; a lone trial is a pack of one) and its
 result the list of their records; ``on_start`` is called with a unit when it starts.
+Units are taken from their iterable only as workers free up (at most ``workers`` in
+flight), so a driver claims a trial (``sweeps.claims``) just before it trains it.
 
 Whichever executor runs a trial, only the caller writes to the result store, so the
 store stays the single source of truth (a Ray worker on another host needs no access
@@ -57,19 +59,34 @@ class ProcessPool:
         self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
     def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
-        futures = {self._pool.submit(fn, t): t for t in trials}
-        queue = list(futures.values())  # the pool takes tasks in submission order
-        for t in queue[: self.workers]:
-            on_start(t)
-        next_up = self.workers
-        for fut in cf.as_completed(futures):
-            if next_up < len(queue):
-                on_start(queue[next_up])
-                next_up += 1
-            yield futures[fut], fut.result()
+        def wait(futures):
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            return [(f, f.result) for f in done]
+
+        return _in_flight(lambda t: self._pool.submit(fn, t), wait, trials, self.workers, on_start)
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
+
+
+def _in_flight(submit: Callable, wait: Callable, trials: Iterable[Unit], limit: int,
+               on_start: OnStart) -> Iterator[tuple[Unit, list[TrialRecord]]]:
+    """At most ``limit`` units submitted at once, the next taken as one finishes.
+    ``submit(unit)`` returns a handle; ``wait(handles)`` the finished ones as
+    ``(handle, get_result)`` pairs."""
+    queue, running = iter(trials), {}
+
+    def top_up():
+        while len(running) < limit and (unit := next(queue, None)) is not None:
+            on_start(unit)
+            running[submit(unit)] = unit
+
+    top_up()
+    while running:
+        for handle, result in wait(list(running)):
+            unit = running.pop(handle)
+            top_up()
+            yield unit, result()
 
 
 def _call(fn: RunTrial, unit: Unit) -> list[TrialRecord]:
@@ -103,14 +120,12 @@ class RayExecutor:
 
     def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
         remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
-        refs = {remote.remote(fn, t): t for t in trials}
-        for t in refs.values():
-            on_start(t)
-        pending = list(refs)
-        while pending:
-            done, pending = self._ray.wait(pending, num_returns=1)
-            for ref in done:
-                yield refs[ref], self._ray.get(ref)
+
+        def wait(refs):
+            done, _ = self._ray.wait(refs, num_returns=1)
+            return [(r, lambda r=r: self._ray.get(r)) for r in done]
+
+        return _in_flight(lambda t: remote.remote(fn, t), wait, trials, self.workers, on_start)
 
     def close(self) -> None:
         if self._owns and self._ray.is_initialized():

@@ -50,6 +50,12 @@ class Progress:
             + ("" if self.live else f" eta {self._eta()}")
         )
 
+    def elsewhere(self, trial: PlannedTrial) -> None:
+        """A trial of this sweep recorded by another driver."""
+        self.running.pop(trial.trial_id, None)
+        self.done += 1
+        self._status()
+
     def close(self) -> None:
         self._clear()
 

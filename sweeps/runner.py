@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import executors, packed, spec as spec_mod, store, tasks, tracking
+from sweeps import claims, executors, packed, spec as spec_mod, store, tasks, tracking
 from sweeps.progress import Progress
 from sweeps.spec import SweepSpec
 from sweeps.train import checkpoint
@@ -98,7 +98,7 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     params, flops = {}, {}
     try:
         model_cfg, params, flops = _sizes(cfg)
-        ckpt = Path(checkpoint_dir) / f"{cfg.trial_id}.npz" if checkpoint_dir else None
+        ckpt = checkpoint.path(Path(checkpoint_dir), cfg.trial_id) if checkpoint_dir else None
         res = task.run(cfg, model_cfg, ckpt)
     except Exception:
         return _failed(trial, sweep, task, params, flops, time.perf_counter() - t0)
@@ -152,12 +152,16 @@ def run(
     log: Callable[[str], None] | None = None,
     progress: Progress | None = None,
     pack: bool | None = None,
+    claim_timeout: float = claims.DEFAULT_TIMEOUT_S,
 ) -> SweepSummary:
     """Run every trial of ``spec`` that has no record in ``sweep_dir`` yet.
 
     A trial that raises is recorded as ``failed`` with its traceback and retried up to
     ``retries`` times; a diverged trial is final. Killing the sweep loses at most the
-    trials in flight: a re-run skips every recorded trial. ``wandb`` (default: the
+    trials in flight: a re-run skips every recorded trial. Several drivers may run on one
+    ``sweep_dir`` at once: each claims a trial before training it and skips the trials
+    others hold (``sweeps.claims``), waits for them at the end, and takes over a claim
+    whose heartbeat is older than ``claim_timeout`` seconds. ``wandb`` (default: the
     spec's ``logging.wandb``) mirrors each record to wandb. With ``pack``, trials that
     differ only in seed and learning-rate schedule train together (``sweeps.packed``);
     the default packs on accelerators only, as on a CPU a vmapped step costs about as
@@ -180,36 +184,53 @@ def run(
     counts = {"finished": 0, "diverged": 0, "failed": 0}
     attempts: dict[str, int] = {}
     retried = 0
+    held = claims.Claims(sweep_dir, timeout=claim_timeout, on_event=log)
     progress.begin(len(pending))
+    fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
+
+    def claimed(units: list[tuple[PlannedTrial, ...]]):
+        """The units as this driver claims them, when the executor asks for the next one."""
+        for unit in units:
+            mine = tuple(t for t in unit if not store.has(sweep_dir, t.trial_id) and held.acquire(t.trial_id))
+            if mine:
+                yield mine
 
     def started(unit: tuple[PlannedTrial, ...]) -> None:
         for trial in unit:
-            store.mark_running(sweep_dir, trial.trial_id)
             progress.started(trial)
 
+    waiting = False
     try:
         while pending:
-            again = []
-            fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
             units = packed.group(pending, workers=getattr(executor, "workers", 1)) if pack else [(t,) for t in pending]
+            trained = 0
             for trial, record in (
-                (t, r) for unit, records in executor.run(fn, units, on_start=started) for t, r in zip(unit, records)
+                (t, r) for unit, records in executor.run(fn, claimed(units), on_start=started) for t, r in zip(unit, records)
             ):
+                trained += 1
                 attempts[trial.trial_id] = attempts.get(trial.trial_id, 0) + 1
                 if record.status == "failed" and attempts[trial.trial_id] <= retries:
                     retried += 1
-                    again.append(trial)
                     log(f"retrying {trial.trial_id} ({attempts[trial.trial_id]}/{retries}): {record.message.strip().splitlines()[-1]}")
                     continue
                 store.write(sweep_dir, record)
-                store.clear_running(sweep_dir, trial.trial_id)
-                checkpoint.remove(sweep_dir / "checkpoints" / f"{trial.trial_id}.npz")
+                held.release(trial.trial_id)
+                checkpoint.remove(checkpoint.path(sweep_dir / "checkpoints", trial.trial_id))
                 counts[record.status] += 1
                 if wandb is not None:
                     tracking.log_trial(record, sweep_dir, wandb, warn=log)
                 progress.finished(trial, record)
-            pending = again
+            done_elsewhere = [t for t in pending if store.has(sweep_dir, t.trial_id) and attempts.get(t.trial_id) is None]
+            for t in done_elsewhere:
+                progress.elsewhere(t)
+            pending = [t for t in pending if not store.has(sweep_dir, t.trial_id)]
+            if pending and not trained:  # every trial left is claimed by a live driver
+                if not waiting:
+                    log(f"waiting for {len(pending)} trial(s) claimed by other drivers")
+                waiting = True
+                time.sleep(held.heartbeat_s)
     finally:
+        held.close()
         progress.close()
         executor.close()
         if wandb is not None:

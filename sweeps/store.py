@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import tempfile
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -103,41 +101,6 @@ def write(sweep_dir: Path | str, record: TrialRecord) -> Path:
 
 def has(sweep_dir: Path | str, trial_id: str) -> bool:
     return (trials_dir(sweep_dir) / f"{trial_id}.json").exists()
-
-
-def _running_dir(sweep_dir: Path | str) -> Path:
-    return Path(sweep_dir) / "running"
-
-
-def mark_running(sweep_dir: Path | str, trial_id: str) -> None:
-    """Advisory marker: this process has dispatched the trial and not recorded it yet."""
-    info = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-    write_atomic(_running_dir(sweep_dir) / f"{trial_id}.json", json.dumps(info))
-
-
-def clear_running(sweep_dir: Path | str, trial_id: str) -> None:
-    (_running_dir(sweep_dir) / f"{trial_id}.json").unlink(missing_ok=True)
-
-
-def running(sweep_dir: Path | str) -> list[str]:
-    """Trials dispatched by a live process on this host and not yet recorded (stale markers ignored)."""
-    out = []
-    for path in sorted(_running_dir(sweep_dir).glob("*.json")):
-        try:
-            info = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if info.get("host") == socket.gethostname() and _alive(info.get("pid", -1)) and not has(sweep_dir, path.stem):
-            out.append(path.stem)
-    return out
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def read_all(sweep_dir: Path | str) -> Iterator[TrialRecord]:

@@ -52,5 +52,10 @@ def load(path: Path, trial_id: str, like: Any) -> tuple[int, Any, dict] | None:
     return header["step"], jax.tree.unflatten(treedef, leaves), header
 
 
+def path(directory: Path, trial_id: str) -> Path:
+    """Where the checkpoint of ``trial_id`` lives in ``directory``."""
+    return directory / f"{trial_id}.npz"
+
+
 def remove(path: Path) -> None:
     path.unlink(missing_ok=True)

@@ -1,0 +1,135 @@
+"""Several drivers on one sweep directory: each trial is claimed, trained and recorded once;
+a driver killed with SIGKILL mid-trial is taken over from its checkpoint."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from sweeps import claims, runner, spec as spec_mod, store
+from sweeps.train import checkpoint
+
+SPEC = {
+    "name": "claims",
+    "arch": "dlrm",
+    "seeds": [0, 1],
+    "base": {
+        "model": {"embed_dim": 2, "rows": 64, "bottom_mlp": [4], "top_mlp": [4]},
+        "data.examples": 8192,
+        "train": {"batch_size": 32, "chunk_steps": 16, "eval_points": 2, "checkpoint_every_steps": 64},
+    },
+    "axes": {"data": [8192, 16384, 24576]},
+}
+TIMEOUT_S = 3.0  # claim timeout: a heartbeat every 0.75 s
+FINISHED = re.compile(r"^\[\d+/\d+\] (\w+) .*: finished", re.M)
+
+
+def _driver(spec_path, out):
+    cmd = [sys.executable, "-m", "recscale.cli", "sweep", "run", str(spec_path), "--out", str(out),
+           "--claim-timeout", str(TIMEOUT_S)]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+@pytest.fixture(scope="module")
+def three_drivers(tmp_path_factory):
+    """Three drivers started together on one directory; once one of them holds a claim
+    whose checkpoint exists, it is killed with SIGKILL. Then a single driver on another
+    directory, for reference."""
+    tmp = tmp_path_factory.mktemp("claims")
+    spec_path, out = tmp / "spec.yaml", tmp / "shared"
+    spec_path.write_text(yaml.safe_dump(SPEC))
+    procs = [_driver(spec_path, out) for _ in range(3)]
+    by_pid = {p.pid: p for p in procs}
+    victim = killed_trial = None
+    deadline = time.time() + 300
+    while victim is None and time.time() < deadline:
+        for c in claims.read_all(out):
+            if c.pid in by_pid and checkpoint.path(out / "checkpoints", c.trial_id).exists():
+                victim, killed_trial = by_pid[c.pid], c.trial_id
+                os.kill(victim.pid, signal.SIGKILL)
+                killed_at = time.time()
+                break
+        time.sleep(0.02)
+    assert victim is not None, "no driver wrote a checkpoint"
+    recorded_at_kill = store.has(out, killed_trial)
+    outputs = {p.pid: p.communicate(timeout=300)[0] for p in procs}
+    finished_at = time.time()
+    ref = tmp / "single"
+    runner.run(spec_mod.parse(SPEC), ref, log=lambda line: None)
+    return dict(out=out, ref=ref, outputs=outputs, victim=victim, killed_trial=killed_trial,
+                recorded_at_kill=recorded_at_kill, takeover_s=finished_at - killed_at,
+                codes={p.pid: p.returncode for p in procs})
+
+
+def test_every_trial_is_trained_and_recorded_exactly_once(three_drivers):
+    d = three_drivers
+    assert not d["recorded_at_kill"], "the kill should land mid-trial"
+    trained = {pid: FINISHED.findall(text) for pid, text in d["outputs"].items()}
+    every = [t for ids in trained.values() for t in ids]
+    planned = sorted(t.trial_id for t in spec_mod.expand(spec_mod.parse(SPEC)))
+    assert sorted(every) == planned  # each trial finished by exactly one driver
+    assert d["killed_trial"] not in trained[d["victim"].pid]
+    print("trials trained per driver:", {pid: len(ids) for pid, ids in trained.items()},
+          f"(killed: {d['victim'].pid}); takeover to the end: {d['takeover_s']:.1f}s")
+    survivors = [pid for pid in d["codes"] if pid != d["victim"].pid]
+    assert d["codes"][d["victim"].pid] == -signal.SIGKILL and all(d["codes"][pid] == 0 for pid in survivors)
+    assert sum(f"took over {d['killed_trial']}" in d["outputs"][pid] for pid in survivors) == 1
+    assert not claims.read_all(d["out"])  # every claim released
+    assert not any(checkpoint.path(d["out"] / "checkpoints", t).exists() for t in planned)  # removed with the records
+
+
+def test_the_killed_trial_resumes_from_its_checkpoint_and_records_equal_a_single_drivers(three_drivers):
+    d = three_drivers
+    shared = {r.trial_id: r for r in store.read_all(d["out"])}
+    single = {r.trial_id: r for r in store.read_all(d["ref"])}
+    assert sorted(shared) == sorted(single) and len(single) == 6
+    assert "resumed from a checkpoint at step" in shared[d["killed_trial"]].message
+    for tid, r in single.items():
+        got = shared[tid]
+        assert (got.status, got.examples_seen, got.final_metrics, got.curve) == \
+            (r.status, r.examples_seen, r.final_metrics, r.curve), tid
+
+
+def _holder(sweep_dir, trial_id):
+    """A process that claims one trial and keeps the claim alive until it is killed."""
+    code = ("import sys, time; from sweeps.claims import Claims; "
+            f"c = Claims({str(sweep_dir)!r}, timeout={TIMEOUT_S}); assert c.acquire({trial_id!r}); "
+            "print('held', flush=True); time.sleep(600)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "held"
+    return p
+
+
+def test_a_live_claim_is_skipped_a_stale_one_taken_over_and_release_removes_only_ones_own(tmp_path):
+    holder = _holder(tmp_path, "t1")
+    try:
+        mine = claims.Claims(tmp_path, timeout=TIMEOUT_S)
+        assert not mine.acquire("t1")  # live: another driver's heartbeat is fresh
+        time.sleep(TIMEOUT_S / 2)
+        assert not mine.acquire("t1")  # the holder's heartbeat kept it fresh past half the timeout
+        (c,) = claims.read_all(tmp_path)
+        assert (c.pid, c.trial_id) == (holder.pid, "t1") and c.age() < TIMEOUT_S
+    finally:
+        holder.kill()
+        holder.wait()
+    events = []
+    mine.on_event = events.append
+    deadline = time.time() + TIMEOUT_S + 5
+    while not mine.acquire("t1"):
+        assert time.time() < deadline, "a claim without heartbeat must be taken over after the timeout"
+        time.sleep(0.1)
+    assert time.time() - c.heartbeat > TIMEOUT_S
+    assert events and events[0].startswith(f"took over t1 from {c.host} pid {holder.pid}")
+    (now,) = claims.read_all(tmp_path)
+    assert now.driver == mine.driver and now.pid == os.getpid()
+
+    other = claims.Claims(tmp_path, timeout=TIMEOUT_S)
+    other.release("t1")  # not other's claim: left alone
+    assert claims.read_all(tmp_path) == [now]
+    mine.close()  # releases what it holds
+    assert claims.read_all(tmp_path) == []
