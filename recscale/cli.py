@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
@@ -64,7 +65,7 @@ def cmd_sweep_status(args) -> int:
     print(f"{sweep_dir}: {len(planned)} trials: " + ", ".join(parts) + f", running {len(running)}, remaining {remaining}")
     for c in held:
         state = "stale, to be taken over" if c.stale(args.claim_timeout) else "running"
-        print(f"  {c.trial_id}: {state} on {c.host} pid {c.pid} for {c.age(c.since):.0f}s, heartbeat {c.age():.0f}s ago")
+        print(f"  {c.trial_id}: {state} on {c.host} pid {c.pid} for {time.time() - c.since:.0f}s, heartbeat {c.age():.0f}s ago")
     return 0
 
 

@@ -11,6 +11,7 @@ import time
 import pytest
 import yaml
 
+from recscale import cli
 from sweeps import claims, runner, spec as spec_mod, store
 from sweeps.train import checkpoint
 
@@ -105,31 +106,38 @@ def _holder(sweep_dir, trial_id):
     return p
 
 
-def test_a_live_claim_is_skipped_a_stale_one_taken_over_and_release_removes_only_ones_own(tmp_path):
-    holder = _holder(tmp_path, "t1")
+def test_a_live_claim_is_skipped_a_stale_one_taken_over_and_release_removes_only_ones_own(tmp_path, capsys):
+    spec = spec_mod.parse(SPEC)
+    store.write_atomic(tmp_path / "spec.yaml", spec_mod.dump(spec))
+    t1 = spec_mod.expand(spec)[0].trial_id
+    holder = _holder(tmp_path, t1)
     try:
         mine = claims.Claims(tmp_path, timeout=TIMEOUT_S)
-        assert not mine.acquire("t1")  # live: another driver's heartbeat is fresh
+        assert not mine.acquire(t1)  # live: another driver's heartbeat is fresh
         time.sleep(TIMEOUT_S / 2)
-        assert not mine.acquire("t1")  # the holder's heartbeat kept it fresh past half the timeout
+        assert not mine.acquire(t1)  # the holder's heartbeat kept it fresh past half the timeout
         (c,) = claims.read_all(tmp_path)
-        assert (c.pid, c.trial_id) == (holder.pid, "t1") and c.age() < TIMEOUT_S
+        assert (c.pid, c.trial_id) == (holder.pid, t1) and c.age() < TIMEOUT_S
+        assert cli.main(["sweep", "status", str(tmp_path), "--claim-timeout", str(TIMEOUT_S)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].endswith("6 trials: finished 0, diverged 0, failed 0, running 1, remaining 5")
+        assert out[1].startswith(f"  {t1}: running on {c.host} pid {holder.pid} for ")
     finally:
         holder.kill()
         holder.wait()
     events = []
     mine.on_event = events.append
     deadline = time.time() + TIMEOUT_S + 5
-    while not mine.acquire("t1"):
+    while not mine.acquire(t1):
         assert time.time() < deadline, "a claim without heartbeat must be taken over after the timeout"
         time.sleep(0.1)
     assert time.time() - c.heartbeat > TIMEOUT_S
-    assert events and events[0].startswith(f"took over t1 from {c.host} pid {holder.pid}")
+    assert events and events[0].startswith(f"took over {t1} from {c.host} pid {holder.pid}")
     (now,) = claims.read_all(tmp_path)
     assert now.driver == mine.driver and now.pid == os.getpid()
 
     other = claims.Claims(tmp_path, timeout=TIMEOUT_S)
-    other.release("t1")  # not other's claim: left alone
+    other.release(t1)  # not other's claim: left alone
     assert claims.read_all(tmp_path) == [now]
     mine.close()  # releases what it holds
     assert claims.read_all(tmp_path) == []
