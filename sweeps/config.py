@@ -39,7 +39,7 @@ def checked(default, check=positive):
 
 # The synthetic data sets, generated from their config; any other name is a prepared
 # real data set (``sweeps.data.sources``), identified by what was prepared.
-SYNTHETIC = ("ctr_world", "seq_world")
+SYNTHETIC = ("ctr_world", "seq_world", "impression_world")
 
 
 def _check_value(value: Any, tp: Any, field: str) -> Any:
