@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import platform
 import sys
 import time
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import claims, executors, packed, spec as spec_mod, store, tasks, tracking
-from sweeps.progress import Progress
+from sweeps import claims, executors, packed, plan, spec as spec_mod, store, tasks, tracking
+from sweeps.progress import OnProgress, Progress
 from sweeps.spec import SweepSpec
 from sweeps.train import checkpoint
 from sweeps.train.core import TrainResult, training_flops
@@ -87,10 +88,12 @@ def _sizes(cfg):
     return model_cfg, models.get(cfg.arch).param_counts(model_cfg), {"forward": fwd, "train": training_flops(fwd)}
 
 
-def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None) -> store.TrialRecord:
+def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None,
+              monitor: Callable[[PlannedTrial], OnProgress] | None = None) -> store.TrialRecord:
     """Train one planned trial and return its record; any exception becomes status ``failed``.
 
-    With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint.
+    With ``checkpoint_dir``, a long trial checkpoints there and resumes from its checkpoint;
+    ``monitor(trial)`` gives the trainer's ``on_progress`` callback (``sweeps.progress``).
     """
     cfg = trial.config
     task = tasks.of(cfg.arch)
@@ -99,19 +102,22 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     try:
         model_cfg, params, flops = _sizes(cfg)
         ckpt = checkpoint.path(Path(checkpoint_dir), cfg.trial_id) if checkpoint_dir else None
-        res = task.run(cfg, model_cfg, ckpt)
+        # A task whose run takes no on_progress yet trains unwatched (retrieval: sweeps/train/seq.py).
+        watch = monitor is not None and "on_progress" in inspect.signature(task.run).parameters
+        res = task.run(cfg, model_cfg, ckpt, on_progress=monitor(trial)) if watch else task.run(cfg, model_cfg, ckpt)
     except Exception:
         return _failed(trial, sweep, task, params, flops, time.perf_counter() - t0)
     return _record(trial, sweep, task, params, flops, res, time.perf_counter() - t0)
 
 
-def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str | None = None) -> list[store.TrialRecord]:
+def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str | None = None,
+             monitor: Callable[[PlannedTrial], OnProgress] | None = None) -> list[store.TrialRecord]:
     """Records of a pack of trials (``packed.group``), trained together in one program by
     their task's ``run_packed`` when there are several; the wall time is split evenly. If
     packed training raises, the first trial is recorded as failed with the traceback and
     the others train one by one."""
     if len(trials) == 1:
-        return [run_trial(trials[0], sweep, checkpoint_dir)]
+        return [run_trial(trials[0], sweep, checkpoint_dir, monitor)]
     task = tasks.of(trials[0].config.arch)
     t0 = time.perf_counter()
     params, flops = {}, {}
@@ -120,7 +126,7 @@ def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str |
         results = task.run_packed([t.config for t in trials], model_cfg)
     except Exception:
         first = _failed(trials[0], sweep, task, params, flops, time.perf_counter() - t0)
-        return [first] + [run_trial(t, sweep, checkpoint_dir) for t in trials[1:]]
+        return [first] + [run_trial(t, sweep, checkpoint_dir, monitor) for t in trials[1:]]
     wall = (time.perf_counter() - t0) / len(trials)
     return [_record(t, sweep, task, params, flops, r, wall) for t, r in zip(trials, results)]
 
@@ -140,6 +146,15 @@ class _LogStream:
 
     def isatty(self) -> bool:
         return False
+
+
+def _estimates(trials: list[PlannedTrial], log: Callable[[str], None]) -> dict[str, float]:
+    """The plan's seconds per trial, for the sweep's ETA; none if the plan cannot be made."""
+    try:
+        return {p.trial.trial_id: p.est_seconds for p in plan.plan(trials)}
+    except Exception as e:  # noqa: BLE001 - an estimate must never stop a sweep; the trial will report the error
+        log(f"no time estimates ({type(e).__name__}: {e}); the ETA follows the trials measured")
+        return {}
 
 
 def run(
@@ -185,8 +200,10 @@ def run(
     attempts: dict[str, int] = {}
     retried = 0
     held = claims.Claims(sweep_dir, timeout=claim_timeout, on_event=log)
-    progress.begin(len(pending))
-    fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"))
+    progress.begin(pending, _estimates(pending, log), parallel=getattr(executor, "workers", 1))
+    # Steps inside a trial are watched in this process only (a worker's callback cannot reach it).
+    monitor = progress.monitor if isinstance(executor, executors.InProcess) else None
+    fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"), monitor=monitor)
 
     def claimed(units: list[tuple[PlannedTrial, ...]]):
         """The units as this driver claims them, when the executor asks for the next one."""

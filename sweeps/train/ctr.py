@@ -20,7 +20,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -217,7 +217,8 @@ class _Lane:
 
 
 def train(
-    cfgs: Sequence[TrialConfig], model_cfg, world: CTRWorld, *, checkpoint_path: Path | None = None
+    cfgs: Sequence[TrialConfig], model_cfg, world: CTRWorld, *, checkpoint_path: Path | None = None,
+    on_progress: Callable[..., None] | None = None,
 ) -> list[TrainResult]:
     """Train the trials ``cfgs`` (one, or several that share ``sweeps.packed.pack_key``) of
     ``model_cfg`` (an ``models.<arch>.Config``) as their configs say; one result per trial.
@@ -225,7 +226,8 @@ def train(
     NaN/inf in a lane's training loss or evaluation ends that lane as diverged (it keeps
     running in the program but is no longer recorded). With ``checkpoint_path`` (a lone
     trial only), the state is saved every ``train.checkpoint_every_steps`` steps and a
-    checkpoint of the same trial found there is resumed from.
+    checkpoint of the same trial found there is resumed from. ``on_progress`` (see
+    ``sweeps.progress``) hears of every chunk of steps: the first lane's mean loss.
     """
     c0, k = cfgs[0], len(cfgs)
     if k > 1 and checkpoint_path is not None:
@@ -260,6 +262,9 @@ def train(
                 lane.recent.append(float(lane_losses.mean()))
                 if not np.all(np.isfinite(lane_losses)):
                     lane.status, lane.message = "diverged", f"non-finite training loss at step <= {step}"
+        if on_progress is not None:
+            on_progress("step", step, total, loss=float(losses[0].mean()) if losses[0].size else float("nan"),
+                        examples=step * bs)
         if step in marks and any(lane.running for lane in lanes):
             q = predictions(predict, state, world.eval_set).reshape(k, -1)
             for lane, q_lane in zip(lanes, q):
