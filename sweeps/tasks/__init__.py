@@ -26,7 +26,7 @@ from sweeps import recipes
 from sweeps.config import TrialConfig
 from sweeps.train.core import training_flops
 
-TASKS = ("ctr", "retrieval")
+TASKS = ("ctr", "retrieval", "generative")
 
 
 def get(name: str) -> ModuleType:

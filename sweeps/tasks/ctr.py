@@ -14,6 +14,7 @@ from sweeps import tasks
 from sweeps.config import TrialConfig, checked
 from sweeps.data import sources
 from sweeps.data.ctr_world import Field, WorldConfig, world
+from sweeps.data.impression_world import ImpressionConfig, impression_world
 from sweeps.eval import ctr_metrics
 from sweeps.train import ctr as trainer
 from sweeps.train.core import TrainResult
@@ -26,16 +27,17 @@ METRIC_NOTE = (
     "ne_labels, logloss, auc, calibration: against the labels"
 )
 SYNTHETIC = "ctr_world"
+IMPRESSIONS = "impression_world"  # the CTR view of the impression world (sweeps/data/impression_world.py)
 PACKABLE = True  # trials of one shape can train together (``run_packed``)
 
 
 def _known_dataset(name: str) -> str | None:
-    return None if name == SYNTHETIC else sources.name_problem(name, "ctr")
+    return None if name in (SYNTHETIC, IMPRESSIONS) else sources.name_problem(name, "ctr")
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """``name``: ``ctr_world`` or a prepared real data set (``recscale data list``);
+    """``name``: ``ctr_world``, ``impression_world`` or a prepared real data set (``recscale data list``);
     ``examples``: the first N training examples (time order on real data)."""
 
     name: str = checked(SYNTHETIC, _known_dataset)
@@ -43,7 +45,7 @@ class DataConfig:
     examples: int = checked(262_144)
 
     def __post_init__(self):
-        if self.name != SYNTHETIC:
+        if self.name not in (SYNTHETIC, IMPRESSIONS):
             problem = sources.budget_problem(self.name, "ctr", self.examples)
             if problem:
                 raise ValueError(problem)
@@ -62,14 +64,19 @@ class Inputs:
 
 
 def _is_synthetic(cfg: TrialConfig) -> bool:
-    return cfg.data.name == SYNTHETIC
+    return cfg.data.name in (SYNTHETIC, IMPRESSIONS)
 
 
 def _data(cfg: TrialConfig):
+    if cfg.data.name == IMPRESSIONS:
+        return impression_world(ImpressionConfig(seed=cfg.data.world_seed))
     return world(WorldConfig(seed=cfg.data.world_seed)) if _is_synthetic(cfg) else sources.ctr(cfg.data.name)
 
 
 def inputs(cfg: TrialConfig) -> Inputs:
+    if cfg.data.name == IMPRESSIONS:
+        w = impression_world(ImpressionConfig(seed=cfg.data.world_seed))
+        return Inputs(w.n_dense, w.fields)
     if _is_synthetic(cfg):
         w = WorldConfig(seed=cfg.data.world_seed)
         return Inputs(w.n_dense, w.fields)
@@ -97,9 +104,12 @@ def examples_for(cfg: TrialConfig, consumed: float) -> int:
 def floor(cfg: TrialConfig, data) -> float | None:
     """On the synthetic world, the NE of its teacher's own click probabilities on the eval
     set (the Bayes NE: no model does better in expectation); no floor on real data."""
-    if not _is_synthetic(cfg):
-        return None
-    p = data.eval_set.prob.astype(np.float64)
+    return floor_of(data.eval_set) if _is_synthetic(cfg) else None
+
+
+def floor_of(eval_set) -> float:
+    """The NE of the teacher's own probabilities on an eval set."""
+    p = eval_set.prob.astype(np.float64)
     return ctr_metrics.expected_ne(p, p)
 
 

@@ -1,0 +1,64 @@
+"""The generative HSTU ranking recipe (``models.hstu_gen``) on the generative task.
+
+Axes: ``horizontal`` = model width d, ``vertical`` = item rows, ``mlp`` = depth (HSTU
+blocks), ``heads``, ``overarch`` = the ranking head's widest layer, ``overall`` = width,
+depth, item rows and head together; ``data`` and ``compute`` as for every architecture.
+The sequence length is the world's (``ImpressionConfig.length``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from models import hstu_gen
+from sweeps.config import checked
+from sweeps.recipes import Axis, check_activation, multiple_of, overall_axis, scaled, scaled_all, widest_at
+
+TASK = "generative"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelKnobs:
+    d_model: int = checked(32)
+    n_blocks: int = checked(2)
+    n_heads: int = checked(2)
+    rows: int = checked(8192)  # item rows, capped at the world's items
+    head_mlp: tuple[int, ...] = checked((32,))
+    activation: str = checked("silu", check_activation)
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+
+
+def build(spec: ModelKnobs, item_rows: int, category_rows: int, context_rows: int, segment_rows: int,
+          max_events: int) -> hstu_gen.Config:
+    return hstu_gen.Config(
+        item_rows=min(spec.rows, item_rows), category_rows=category_rows, context_rows=context_rows,
+        segment_rows=segment_rows, max_events=max_events, d_model=spec.d_model, n_blocks=spec.n_blocks,
+        n_heads=spec.n_heads, head_mlp=spec.head_mlp, activation=spec.activation,
+    )
+
+
+def _width(d: int, base: ModelKnobs) -> dict:
+    return {"model.d_model": multiple_of(d, base.n_heads)}
+
+
+def _overall(s: float, base: ModelKnobs) -> dict:
+    return {
+        **_width(base.d_model * s, base),
+        "model.n_blocks": scaled(base.n_blocks, s),
+        "model.rows": scaled(base.rows, s),
+        "model.head_mlp": scaled_all(base.head_mlp, s),
+    }
+
+
+AXES = {
+    "horizontal": Axis("horizontal", "model width d (rounded to a multiple of the heads)", _width),
+    "vertical": Axis("vertical", "item embedding rows (hash size)", lambda v, base: {"model.rows": v}),
+    "mlp": Axis("mlp", "depth (HSTU blocks)", lambda v, base: {"model.n_blocks": v}),
+    "overarch": Axis("overarch", "width of the ranking head's widest layer, proportions kept",
+                     lambda v, base: {"model.head_mlp": widest_at(base.head_mlp, v)}),
+    "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
+    "overall": overall_axis(_overall),
+}
