@@ -9,10 +9,21 @@ from sweeps import tasks
 from sweeps.spec import describe_point
 from sweeps.trials import PlannedTrial
 
-# Training throughput of this harness on a 2-core CPU, measured on the quickstart:
-# about 1.4e10 training FLOP/s at its sizes (300k examples/s), plus about 3 s to compile a new shape.
+# The harness's sustained rate on a 2-core CPU: about 1.4e10 FLOP/s, measured on the
+# quickstart's DLRM trials (training FLOPs) and on the quick HSTU/SASRec trials (every FLOP
+# of ``work_flops``: training, sampled-softmax logits and evaluations), plus a compile per
+# new model shape (3 s for the quickstart's DLRM; a task may declare its own).
 FLOPS_PER_SECOND = 1.4e10
 COMPILE_SECONDS = 3.0
+
+
+def _seconds(cfg, model_cfg, train_flops: float, new_shape: bool) -> float:
+    """A trial's estimated time: the compile of a new shape and the FLOPs it runs (a task's
+    ``work_flops`` where it declares one: work its training FLOPs leave out) at the rate."""
+    task = tasks.of(cfg.arch)
+    work = task.work_flops(cfg, model_cfg) if hasattr(task, "work_flops") else train_flops
+    compile_s = getattr(task, "COMPILE_SECONDS", COMPILE_SECONDS) if new_shape else 0.0
+    return compile_s + work / FLOPS_PER_SECOND
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,10 +45,10 @@ def plan(trials: list[PlannedTrial]) -> list[TrialPlan]:
         per_example = tasks.train_flops_per_example(cfg, model_cfg)
         examples = tasks.of(cfg.arch).examples_consumed(cfg)
         flops = per_example * examples
-        compile_s = 0.0 if model_cfg in shapes else COMPILE_SECONDS
+        seconds = _seconds(cfg, model_cfg, flops, model_cfg not in shapes)
         shapes.add(model_cfg)
         params = models.get(cfg.arch).param_counts(model_cfg)
-        out.append(TrialPlan(t, params, per_example, examples, flops, compile_s + flops / FLOPS_PER_SECOND))
+        out.append(TrialPlan(t, params, per_example, examples, flops, seconds))
     return out
 
 
@@ -51,5 +62,5 @@ def format_plan(plans: list[TrialPlan]) -> str:
             f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"
         )
     total = sum(p.est_seconds for p in plans)
-    lines.append(f"{len(plans)} trials, {len({p.trial.config.model for p in plans})} model shapes, estimated {total / 60:.1f} min on one CPU worker")
+    lines.append(f"{len(plans)} trials, {len({(p.trial.config.arch, p.trial.config.model) for p in plans})} model shapes, estimated {total / 60:.1f} min on one CPU worker")
     return "\n".join(lines)

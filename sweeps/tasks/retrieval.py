@@ -18,7 +18,7 @@ from sweeps.data import sources
 from sweeps.data.seq_world import SeqConfig, leave_one_out, seq_world
 from sweeps.eval import ranking
 from sweeps.train import optim, seq as trainer
-from sweeps.train.core import TrainResult
+from sweeps.train.core import TrainResult, training_flops
 from sweeps.train.optim import OptimConfig
 
 HEADLINE = "ndcg@10"
@@ -95,6 +95,27 @@ def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
     """Sequences a trial trains on (with ``data.examples`` = ``examples`` users if given):
     every user once per epoch."""
     return cfg.train.epochs * (cfg.data.examples if examples is None else examples)
+
+
+# The planner's time model (``sweeps.plan``): a new model shape's compile, measured here
+# at 7-11 s for the quick HSTU/SASRec shapes, and ``work_flops`` at its FLOP rate.
+COMPILE_SECONDS = 8.0
+
+
+def work_flops(cfg: TrialConfig, model_cfg) -> float:
+    """Every FLOP a trial runs, for the planner's time estimate: its training FLOPs, the
+    sampled-softmax logits of every training position (forward and backward: 3 x
+    2·L·(negatives + 1)·d per sequence), and the full-ranking evaluations (validation after
+    every epoch, test once: encoder forward plus 2·d·n_items per user). Measured on the quick
+    HSTU and SASRec shapes, the logits add about 60% to the training FLOPs and the evaluations
+    another 40%."""
+    d, L = model_cfg.d_model, model_cfg.max_len
+    consumed = examples_consumed(cfg)
+    logits = training_flops(2 * L * (cfg.train.n_negatives + 1) * d) * consumed
+    users = cfg.data.examples if not cfg.train.eval_users else min(cfg.train.eval_users, cfg.data.examples)
+    forward = models.get(cfg.arch).forward_flops(model_cfg)
+    evals = (cfg.train.epochs + 1) * users * (forward + 2 * d * model_cfg.n_items)
+    return training_flops(forward) * consumed + logits + evals
 
 
 def examples_for(cfg: TrialConfig, consumed: float) -> int:
