@@ -25,3 +25,13 @@ def test_ctr_metrics_calibration():
     m = metrics.ctr_metrics(np.full(4, 0.5), y, np.full(4, 0.25))
     assert m["calibration"] == pytest.approx(2.0)
     assert m["ne"] > 1.0
+
+
+def test_average_ranks_are_scipys_rankdata_with_ties():
+    from scipy.stats import rankdata
+
+    from sweeps.eval.ctr_metrics import average_ranks
+
+    rng = np.random.default_rng(3)
+    for x in (rng.random(257), rng.integers(0, 4, 1000).astype(np.float32), np.zeros(7), np.array([2.0])):
+        assert np.array_equal(average_ranks(x), rankdata(x))
