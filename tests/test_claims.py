@@ -22,7 +22,7 @@ SPEC = {
     "base": {
         "model": {"embed_dim": 2, "rows": 64, "bottom_mlp": [4], "top_mlp": [4]},
         "data.examples": 8192,
-        "train": {"batch_size": 32, "chunk_steps": 16, "eval_points": 2, "checkpoint_every_steps": 64},
+        "train": {"batch_size": 32, "chunk_steps": 16, "eval_points": 2, "checkpoint_every_steps": 128},
     },
     "axes": {"data": [8192, 16384, 24576]},
 }
@@ -50,7 +50,7 @@ def three_drivers(tmp_path_factory):
     deadline = time.time() + 300
     while victim is None and time.time() < deadline:
         for c in claims.read_all(out):
-            if c.pid in by_pid and checkpoint.path(out / "checkpoints", c.trial_id).exists():
+            if c.pid in by_pid and checkpoint.latest_step(checkpoint.path(out / "checkpoints", c.trial_id)):
                 victim, killed_trial = by_pid[c.pid], c.trial_id
                 os.kill(victim.pid, signal.SIGKILL)
                 killed_at = time.time()

@@ -1,61 +1,76 @@
-"""Checkpoints of a trial in progress, so a killed long trial resumes where it stopped.
+"""Checkpoints of a trial in progress (Orbax), so a killed long trial resumes where it stopped.
 
-A checkpoint is one ``.npz`` file per trial holding the leaves of (params, optimiser
-state) and a JSON header (trial id, step, learning curve so far). It is written to a
-temporary file and renamed, so a kill mid-write leaves the previous checkpoint intact.
-Plain NumPy archives were chosen over Orbax: the state of these models is a few small
-pytrees, restoring needs only the tree structure the trainer already has, and NumPy adds
-no dependency. The file is removed when the trial's record is written.
+A trial's checkpoint is a directory (``path``) managed by ``orbax.checkpoint``: one step
+subdirectory holding the training state (params and optimiser state, as arrays) and a
+JSON item (trial id, step, the learning curve so far). Orbax writes a step into a
+temporary directory and renames it when complete, so a kill mid-write leaves the
+previous step intact (the leftover temporary directory is cleaned up by the next save).
+Arrays are written per shard by the processes that hold them (TensorStore), so a table
+sharded over the devices of several hosts is never gathered onto one; on restore each
+array is read straight into the sharding of ``like``, which may be another mesh (saved
+row-sharded on 8 devices, restored on 4, or table-sharded, or unsharded). Saves are
+synchronous: the trainer donates the state to its next step. The directory is removed
+when the trial's record is written.
 """
 
 from __future__ import annotations
 
-import io
-import json
-import os
-import tempfile
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jax
-import numpy as np
-
-
-def save(path: Path, trial_id: str, step: int, state: Any, extra: dict) -> None:
-    leaves = [np.asarray(x) for x in jax.tree.leaves(state)]
-    header = json.dumps({"trial_id": trial_id, "step": step, "n_leaves": len(leaves), **extra})
-    buf = io.BytesIO()
-    np.savez(buf, header=np.array(header), **{f"leaf_{i}": a for i, a in enumerate(leaves)})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(buf.getvalue())
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load(path: Path, trial_id: str, like: Any) -> tuple[int, Any, dict] | None:
-    """(step, state, header) from ``path`` if it is a checkpoint of this trial shaped like ``like``."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path) as z:
-            header = json.loads(str(z["header"]))
-            leaves = [z[f"leaf_{i}"] for i in range(header["n_leaves"])]
-    except (OSError, ValueError, KeyError):
-        return None
-    treedef = jax.tree.structure(like)
-    shapes = [np.shape(x) for x in jax.tree.leaves(like)]
-    if header.get("trial_id") != trial_id or [a.shape for a in leaves] != shapes:
-        return None
-    return header["step"], jax.tree.unflatten(treedef, leaves), header
+import orbax.checkpoint as ocp
 
 
 def path(directory: Path, trial_id: str) -> Path:
     """Where the checkpoint of ``trial_id`` lives in ``directory``."""
-    return directory / f"{trial_id}.npz"
+    return directory / trial_id
 
 
-def remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
+def _manager(where: Path, *, write: bool = False) -> ocp.CheckpointManager:
+    """A manager of one trial's checkpoint. Only a writer (the trial's one owner) cleans up
+    the temporary directories a killed save left: a reader must not touch a save in flight."""
+    options = ocp.CheckpointManagerOptions(max_to_keep=1, enable_async_checkpointing=False, read_only=not write,
+                                           cleanup_tmp_directories=write, create=write)
+    handlers = {"state": ocp.StandardCheckpointHandler(), "meta": ocp.JsonCheckpointHandler()}
+    return ocp.CheckpointManager(where.absolute(), options=options, item_handlers=handlers)
+
+
+def save(where: Path, trial_id: str, step: int, state: Any, extra: dict) -> None:
+    """Save ``state`` at ``step`` (every process of a multi-process program calls this)."""
+    meta = {"trial_id": trial_id, "step": step, **extra}
+    with _manager(where, write=True) as mgr:
+        mgr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+
+
+def latest_step(where: Path) -> int | None:
+    """The step of the latest complete checkpoint at ``where``, if any."""
+    if not where.is_dir():
+        return None
+    with _manager(where) as mgr:
+        return mgr.latest_step()
+
+
+def load(where: Path, trial_id: str, like: Any) -> tuple[int, Any, dict] | None:
+    """(step, state, meta) from the latest step at ``where`` if it is a checkpoint of this
+    trial shaped like ``like``; the arrays come back with ``like``'s shardings."""
+    if not where.is_dir():
+        return None
+    with _manager(where) as mgr:
+        step = mgr.latest_step()
+        if step is None:
+            return None
+        meta = mgr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+        if meta.get("trial_id") != trial_id:
+            return None
+        saved = mgr.item_metadata(step)["state"]
+        if saved is None or [tuple(m.shape) for m in jax.tree.leaves(saved)] != [x.shape for x in jax.tree.leaves(like)]:
+            return None
+        target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), like)
+        state = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
+    return meta["step"], state, meta
+
+
+def remove(where: Path) -> None:
+    shutil.rmtree(where, ignore_errors=True)
