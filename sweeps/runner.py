@@ -200,6 +200,9 @@ def run(
     attempts: dict[str, int] = {}
     retried = 0
     held = claims.Claims(sweep_dir, timeout=claim_timeout, on_event=log)
+    live = tracking.LiveRuns(sweep_dir, wandb, spec.name, warn=log) if wandb is not None else None
+    if live is not None:
+        progress.on_update = live.update
     progress.begin(pending, _estimates(pending, log), parallel=getattr(executor, "workers", 1))
     # Steps inside a trial are watched in this process only (a worker's callback cannot reach it).
     monitor = progress.monitor if isinstance(executor, executors.InProcess) else None
@@ -235,7 +238,7 @@ def run(
                 checkpoint.remove(checkpoint.path(sweep_dir / "checkpoints", trial.trial_id))
                 counts[record.status] += 1
                 if wandb is not None:
-                    tracking.log_trial(record, sweep_dir, wandb, warn=log)
+                    tracking.log_trial(record, sweep_dir, wandb, warn=log, run=live.pop(trial.trial_id))
                 progress.finished(trial, record)
             done_elsewhere = [t for t in pending if store.has(sweep_dir, t.trial_id) and attempts.get(t.trial_id) is None]
             for t in done_elsewhere:
