@@ -59,8 +59,8 @@ LONG = {
     "seeds": [0],
     "base": {
         "model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]},
-        "data.examples": 1048576,
-        "train": {"batch_size": 256, "checkpoint_every_steps": 256},
+        "data.examples": 262144,
+        "train": {"batch_size": 256, "checkpoint_every_steps": 128},
     },
     "axes": {"horizontal": [4]},
 }
@@ -79,9 +79,8 @@ def test_a_killed_long_trial_resumes_from_its_checkpoint(tmp_path):
     ckpts = killed / "checkpoints"
     deadline = time.time() + 300
     while time.time() < deadline and not _saved(ckpts):
-        time.sleep(0.1)
-    time.sleep(0.5)
-    os.kill(proc.pid, signal.SIGKILL)
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)  # at the first checkpoint (step 128 of 1024)
     proc.wait()
     assert _saved(ckpts), "no checkpoint written before the kill"
     assert not list(store.trials_dir(killed).glob("*.json"))
@@ -89,7 +88,7 @@ def test_a_killed_long_trial_resumes_from_its_checkpoint(tmp_path):
     out, _ = _run(spec, killed).communicate(timeout=600)
     (rec,) = store.read_all(killed)
     assert "resumed from a checkpoint at step" in rec.message
-    assert rec.status == "finished" and rec.examples_seen == 1048576
+    assert rec.status == "finished" and rec.examples_seen == 262144
     assert not list(ckpts.iterdir())  # removed once the record is written
 
     assert _run(spec, clean).wait(timeout=600) == 0
