@@ -21,6 +21,7 @@ figures: compare within one run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 
 import jax
@@ -28,6 +29,7 @@ import numpy as np
 from bench_dlrm import matmul_peak
 
 import models
+from models import hstu
 from sweeps import recipes
 from sweeps.tasks.retrieval import AdamWConfig
 from sweeps.train import seq as train_seq
@@ -38,10 +40,11 @@ CONFIGS = {
 }
 
 
-def seq_pass(arch: str, conf: dict, steps: int):
-    """A function timing one chunk of ``steps`` training steps: seconds per step."""
+def seq_pass(arch: str, conf: dict, steps: int, **model_overrides):
+    """A function timing one chunk of ``steps`` training steps: seconds per step.
+    ``model_overrides`` replace fields of the built model config (``attention="einsum"``)."""
     recipe = recipes.get(arch)
-    model_cfg = recipe.build(recipe.ModelKnobs(**conf["spec"]), conf["n_items"])
+    model_cfg = dataclasses.replace(recipe.build(recipe.ModelKnobs(**conf["spec"]), conf["n_items"]), **model_overrides)
     cfg = train_seq.TrainConfig(batch_size=conf["batch"], n_negatives=conf["negatives"], chunk_steps=steps)
     init, train_chunk, _ = train_seq.program_set(model_cfg, arch, cfg, AdamWConfig(), conf["n_items"], 1)
     rng = np.random.default_rng(0)
@@ -68,9 +71,32 @@ def seq_pass(arch: str, conf: dict, steps: int):
     return one_pass
 
 
+def interleaved_best(passes: dict, repeats: int) -> dict[str, float]:
+    """Best seconds per step of each pass, run in turn ``repeats`` times (so a busy spell
+    on the machine hits all of them alike)."""
+    best = {name: float("inf") for name in passes}
+    for _ in range(repeats):
+        for name, one_pass in passes.items():
+            best[name] = min(best[name], one_pass())
+    return best
+
+
+def model_passes(conf: dict, steps: int, archs, hstu_attention) -> dict:
+    """``{label: seq_pass}``: HSTU once per attention path (``hstu[fused]``), others plain."""
+    passes = {}
+    for arch in archs:
+        for impl in hstu_attention if arch == "hstu" else [None]:
+            label, kw = (f"{arch}[{impl}]", {"attention": impl}) if impl else (arch, {})
+            passes[label] = seq_pass(arch, conf, steps, **kw)
+    return passes
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument("--models", nargs="+", default=["hstu", "sasrec"], choices=["hstu", "sasrec"])
+    ap.add_argument("--hstu-attention", nargs="+", default=["fused", "einsum"], choices=list(hstu.ATTENTION),
+                    help="HSTU attention paths to time side by side (models.hstu.Config.attention)")
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
@@ -78,21 +104,18 @@ def main() -> None:
     rows = []
     for name in args.configs:
         conf = CONFIGS[name]
-        passes = {arch: seq_pass(arch, conf, args.steps) for arch in ("hstu", "sasrec")}
-        best = {arch: float("inf") for arch in passes}
-        for _ in range(args.repeats):  # interleaved, so a busy spell hits both alike
-            for arch, one_pass in passes.items():
-                best[arch] = min(best[arch], one_pass())
-        for arch, one_pass in passes.items():
-            rows.append((name, arch, conf, best[arch], one_pass.train_flops, one_pass.compile_s))
+        passes = model_passes(conf, args.steps, args.models, args.hstu_attention)
+        best = interleaved_best(passes, args.repeats)
+        for label, one_pass in passes.items():
+            rows.append((name, label, conf, best[label], one_pass.train_flops, one_pass.compile_s))
     peak = {k: max(v, peak[k]) for k, v in matmul_peak().items()}
     top = max(peak.values())
     print("matmul peak, 2048^2 float32: " + ", ".join(f"{k} {v / 1e9:.0f} GFLOP/s" for k, v in peak.items()))
-    print(f"{'config':<7} {'model':<7} {'ms/step':>8} {'seqs/s':>8} {'positions/s':>12} {'MFLOP/seq':>10} {'GFLOP/s':>8} {'MFU':>6} {'compile s':>10}")
-    for name, arch, conf, step_s, flops, compile_s in rows:
+    print(f"{'config':<7} {'model':<13} {'ms/step':>8} {'seqs/s':>8} {'positions/s':>12} {'MFLOP/seq':>10} {'GFLOP/s':>8} {'MFU':>6} {'compile s':>10}")
+    for name, label, conf, step_s, flops, compile_s in rows:
         seqs = conf["batch"] / step_s
         print(
-            f"{name:<7} {arch:<7} {step_s * 1e3:>8.1f} {seqs:>8.0f} {seqs * conf['spec']['max_len']:>12.0f} "
+            f"{name:<7} {label:<13} {step_s * 1e3:>8.1f} {seqs:>8.0f} {seqs * conf['spec']['max_len']:>12.0f} "
             f"{flops / 1e6:>10.1f} {seqs * flops / 1e9:>8.1f} {seqs * flops / top:>6.1%} {compile_s:>10.1f}"
         )
 

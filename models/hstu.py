@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from models.attention import pointwise_attention
+from models.attention import pointwise_attention, pointwise_attention_fused
 from models.seq_common import (
     SequentialRecommender,
     embedding_params,
@@ -40,6 +40,9 @@ from models.seq_common import (
     real_positions,
     sl_expected_square_length,
 )
+
+
+ATTENTION = ("fused", "einsum")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,10 +57,15 @@ class Config:
     dropout: float = 0.2
     n_time_buckets: int = 128
     head_mlp: tuple[int, ...] = ()
+    # "fused": models.attention.hstu_attention; "einsum": the plain pointwise_attention
+    # over a gathered [B, 1, L, L] bias (same function, slower, kept as the baseline).
+    attention: str = "fused"
 
     def __post_init__(self):
         if self.n_items < 2:
             raise ValueError("n_items must be >= 2 (row 0 is padding)")
+        if self.attention not in ATTENTION:
+            raise ValueError(f"attention must be one of {ATTENTION}, got {self.attention!r}")
         for name in ("d_qk", "d_v"):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, self.d_model // self.n_heads)
@@ -78,6 +86,32 @@ TIME_BUCKET_DIVISOR = 0.301
 def time_buckets(dt: jax.Array, n_buckets: int = 128) -> jax.Array:
     ln_dt = jnp.log(jnp.maximum(jnp.abs(dt).astype(jnp.float32), 1.0))
     return jnp.clip(jnp.floor(ln_dt / TIME_BUCKET_DIVISOR), 0, n_buckets - 1).astype(jnp.int32)
+
+
+def toeplitz_indices(L: int, max_len: int) -> np.ndarray:
+    """``[L, L]``: ``i - j + max_len - 1``, the position-bias index of items ranked ``i`` and
+    ``j`` (clipped to the table: only pairs of ranks below ``max_len`` are ever read)."""
+    r = np.arange(L)
+    return np.clip(r[:, None] - r[None, :] + max_len - 1, 0, 2 * max_len - 2).astype(np.int32)
+
+
+@jax.custom_vjp
+def _lookup(table_T, idx):
+    """``table_T[idx]``; its gradient is a segment sum (faster on CPU than XLA's
+    scatter-add transpose of the gather)."""
+    return table_T[idx]
+
+
+def _lookup_fwd(table_T, idx):
+    return table_T[idx], (idx, jnp.zeros_like(table_T))
+
+
+def _lookup_bwd(res, g):
+    idx, zeros_T = res
+    return jax.ops.segment_sum(g.reshape(-1), idx.reshape(-1), zeros_T.shape[0]).astype(zeros_T.dtype), None
+
+
+_lookup.defvjp(_lookup_fwd, _lookup_bwd)
 
 
 def _uvqk_width(cfg: Config) -> int:
@@ -103,14 +137,18 @@ class Block(nnx.Module):
         h_BxLxW = jax.nn.silu(layer_norm(x_BxLxD) @ self.uvqk[...])
         splits = [HV, 2 * HV, 2 * HV + H * cfg.d_qk]
         u_BxLxHV, v_BxLxHV, q_BxLxHK, k_BxLxHK = jnp.split(h_BxLxW, splits, axis=-1)
-        bias_Bx1xLxL = (self.pos_bias[...][rel_BxLxL] + self.time_bias[...][bucket_BxLxL])[:, None]
-        a_BxLxHxV = pointwise_attention(
-            q_BxLxHK.reshape(B, L, H, cfg.d_qk),
-            k_BxLxHK.reshape(B, L, H, cfg.d_qk),
-            v_BxLxHV.reshape(B, L, H, cfg.d_v),
-            bias_Bx1xLxL,
-            valid_BxL,
-        )
+        qkv = (q_BxLxHK.reshape(B, L, H, cfg.d_qk), k_BxLxHK.reshape(B, L, H, cfg.d_qk), v_BxLxHV.reshape(B, L, H, cfg.d_v))
+        pos_bias_R, time_bias_T = self.pos_bias[...], self.time_bias[...]
+        if cfg.attention == "fused":
+            bias_BxLxL = _lookup(time_bias_T, bucket_BxLxL)
+            if rel_BxLxL.shape[0] == 1:  # one position bias for the batch
+                a_BxLxHxV = pointwise_attention_fused(*qkv, bias_BxLxL, valid_BxL, _lookup(pos_bias_R, rel_BxLxL[0]))
+            else:
+                bias_BxLxL = bias_BxLxL + _lookup(pos_bias_R, rel_BxLxL)
+                a_BxLxHxV = pointwise_attention_fused(*qkv, bias_BxLxL, valid_BxL)
+        else:
+            bias_Bx1xLxL = (pos_bias_R[rel_BxLxL] + time_bias_T[bucket_BxLxL])[:, None]
+            a_BxLxHxV = pointwise_attention(*qkv, bias_Bx1xLxL, valid_BxL)
         y_BxLxHV = u_BxLxHV * layer_norm(a_BxLxHxV.reshape(B, L, HV))
         return x_BxLxD + self.out(self.dropout(y_BxLxHV))
 
@@ -122,13 +160,29 @@ class Model(SequentialRecommender):
 
     def encode(self, x_BxLxD, batch):
         valid_BxL = batch["ids"] != 0
+        t_BxL = jnp.asarray(batch["timestamps"])
+        if self.cfg.attention == "fused":
+            return self._encode_compacted(x_BxLxD, t_BxL, valid_BxL)
         pos_BxL = real_positions(valid_BxL, self.cfg.max_len)
         rel_BxLxL = pos_BxL[:, :, None] - pos_BxL[:, None, :] + self.cfg.max_len - 1
-        t_BxL = jnp.asarray(batch["timestamps"])
+        return self._blocks(x_BxLxD, rel_BxLxL, t_BxL, valid_BxL)
+
+    def _blocks(self, x_BxLxD, rel_BxLxL, t_BxL, valid_BxL):
         bucket_BxLxL = time_buckets(t_BxL[:, :, None] - t_BxL[:, None, :], self.cfg.n_time_buckets)
         for block in self.blocks:
             x_BxLxD = block(x_BxLxD, rel_BxLxL, bucket_BxLxL, valid_BxL)
         return x_BxLxD
+
+    def _encode_compacted(self, x_BxLxD, t_BxL, valid_BxL):
+        """The blocks over each row's real items moved to the front (in order; the identity
+        for right-padded rows), where an item's rank is its index, so the position bias is
+        one Toeplitz [L, L] matrix shared by the batch; the outputs are moved back."""
+        order_BxL = jnp.argsort(~valid_BxL, axis=1, stable=True)
+        take = lambda a: jnp.take_along_axis(a, order_BxL.reshape(*order_BxL.shape, *[1] * (a.ndim - 2)), axis=1)
+        rel_1xLxL = jnp.asarray(toeplitz_indices(x_BxLxD.shape[1], self.cfg.max_len))[None]
+        y_BxLxD = self._blocks(take(x_BxLxD), rel_1xLxL, take(t_BxL), take(valid_BxL))
+        back_BxL = jnp.argsort(order_BxL, axis=1)
+        return jnp.take_along_axis(y_BxLxD, back_BxL[..., None], axis=1)
 
 
 def block_params(cfg: Config) -> int:
