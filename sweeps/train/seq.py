@@ -15,6 +15,11 @@ over the same items at the training temperature (comparable to ``Split.oracle``'
 Histories longer than the model's ``max_len`` keep their most recent items. A non-finite
 training loss ends the run as "diverged". The step is a core (``sweeps.train.core``)
 driven by the same chunk scan as the CTR trainer's.
+
+With Stochastic Length the batches are bucketed by length (``bucketed_chunk``): each step runs
+its short rows at the subsampled width and only its long rows at ``max_len``, with the loss of
+the unsplit batch (up to float rounding; dropout draws its masks per part), so the FLOPs SL
+saves are saved in wall time too; the chunk program is compiled once per part shape (a few).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy as np
 from flax import nnx
 
 import models
-from models.seq_common import stochastic_length
+from models.seq_common import sl_target_length, stochastic_length
 from sweeps.config import checked, non_negative
 from sweeps.data.seq_world import Queries, Split
 from sweeps.eval import ranking as retrieval
@@ -125,18 +130,25 @@ def _core(module, model_cfg, cfg: TrainConfig, optim_cfg: OptimConfig, n_items: 
         _, params, rng_state = nnx.split(model, nnx.Param, ...)
         return params, rng_state, tx.init(params)
 
-    def loss_fn(params, rng_state, batch):
-        model = nnx.merge(g_train, params, jax.tree.map(lambda a: a, rng_state))  # fresh, mutable here
-        u_BxLxD = model({"ids": batch["ids"], "timestamps": batch["ts"]})
-        target_BxL = batch["target"]
-        neg_M = jax.random.randint(batch["key"], (cfg.n_negatives,), 1, n_items)
+    def nll_sum(model, part, neg_M):
+        """Summed sampled-softmax NLL and count over a part's real targets."""
+        u_BxLxD = model({"ids": part["ids"], "timestamps": part["ts"]})
+        target_BxL = part["target"]
         pos_BxL = (u_BxLxD * model.item_embeddings(target_BxL)).sum(-1)
         neg_BxLxM = u_BxLxD @ model.item_embeddings(neg_M).T
         neg_BxLxM = jnp.where(neg_M == target_BxL[..., None], -jnp.inf, neg_BxLxM)
         logits_BxLx1M = jnp.concatenate([pos_BxL[..., None], neg_BxLxM], -1) / cfg.temperature
         nll_BxL = jax.nn.logsumexp(logits_BxLx1M, -1) - logits_BxLx1M[..., 0]
         real_BxL = target_BxL != 0
-        loss = jnp.where(real_BxL, nll_BxL, 0.0).sum() / jnp.maximum(real_BxL.sum(), 1)
+        return jnp.where(real_BxL, nll_BxL, 0.0).sum(), real_BxL.sum()
+
+    def loss_fn(params, rng_state, batch):
+        """Mean NLL over the batch's real targets; a length-bucketed batch (``parts``, see
+        ``bucketed_chunk``) sums its parts, so it gives the loss of the batch it splits."""
+        model = nnx.merge(g_train, params, jax.tree.map(lambda a: a, rng_state))  # fresh, mutable here
+        neg_M = jax.random.randint(batch["key"], (cfg.n_negatives,), 1, n_items)
+        sums = [nll_sum(model, part, neg_M) for part in batch.get("parts", (batch,))]
+        loss = sum(t for t, _ in sums) / jnp.maximum(sum(n for _, n in sums), 1)
         return loss, nnx.state(model, nnx.RngState)
 
     def step(state, batch, lr):
@@ -166,7 +178,48 @@ def _build(model_cfg, arch: str, cfg: TrainConfig, optim_cfg: OptimConfig, n_ite
         ranks_B = retrieval.target_ranks(scores_BxN, target_B, history_BxH)
         return ranks_B, retrieval.target_logp(scores_BxN / cfg.temperature, target_B, history_BxH)
 
-    return core.init, CompileOnce(train_chunk), CompileOnce(rank)
+    return core.init, PerShape(train_chunk), CompileOnce(rank)
+
+
+class PerShape:
+    """A ``CompileOnce`` per shape of the arguments (a length-bucketed epoch has a few)."""
+
+    def __init__(self, fn):
+        self.fn, self.compiled = fn, {}
+
+    @property
+    def seconds(self) -> float:
+        return sum(c.seconds for c in self.compiled.values())
+
+    def __call__(self, *args):
+        key = tuple(np.shape(a) for a in jax.tree.leaves(args))
+        if key not in self.compiled:
+            self.compiled[key] = CompileOnce(self.fn)
+        return self.compiled[key](*args)
+
+
+def short_width(alpha: float, max_len: int) -> int:
+    """Width of the short part of a Stochastic-Length batch: the subsampled length (of the
+    ``max_len + 1`` windows) rounded up to a multiple of 8, at most ``max_len``."""
+    return min(max_len, -(-sl_target_length(alpha, max_len + 1) // 8) * 8)
+
+
+def bucketed_chunk(batch: dict, width: int) -> dict:
+    """A chunk's ``[C, B, L]`` batches split by length, for the same loss at less cost: a short
+    part ``[C, B, width]`` (every row cut to ``width``, the longer rows blanked) and a long part
+    holding the longer rows moved to the front, ``[C, B // 2^k, L]`` with the smallest ``k <= 3``
+    that holds every step's (no long part when there is none). Rows are right-padded, so the
+    cut drops only padding; the steps' losses are those of ``batch`` up to float rounding."""
+    long_CxB = (batch["ids"] != 0).sum(-1) > width
+    short = {k: np.where(long_CxB[..., None], 0, a[..., :width]) for k, a in batch.items()}
+    B, most = long_CxB.shape[1], int(long_CxB.sum(1).max())
+    if most == 0:
+        return {"parts": (short,)}
+    cap = min(B // f for f in (8, 4, 2, 1) if B // f >= most)
+    order_Cxcap = np.argsort(~long_CxB, axis=1, kind="stable")[:, :cap]
+    kept_Cxcap = np.take_along_axis(long_CxB, order_Cxcap, 1)
+    long = {k: np.where(kept_Cxcap[..., None], np.take_along_axis(a, order_Cxcap[..., None], 1), 0) for k, a in batch.items()}
+    return {"parts": (short, long)}
 
 
 def _evaluate(rank, state, arrays, batch: int, ks) -> dict[str, float]:
@@ -231,6 +284,8 @@ def train(
             steps = step + np.arange(len(active[c]))
             lrs = optim.learning_rates(optim_cfg, steps, total_steps)
             batch = {"ids": shaped[0][c], "ts": shaped[1][c], "target": shaped[2][c]}
+            if cfg.sl_alpha:
+                batch = bucketed_chunk(batch, short_width(cfg.sl_alpha, L))
             state, loss = train_chunk(state, base_key, batch, steps.astype(np.int32), active[c], lrs)
             losses.append(np.asarray(loss)[active[c]])
             targets = shaped[2][c][active[c]] != 0
