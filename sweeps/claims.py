@@ -7,8 +7,9 @@ thread of the driver refreshes every ``timeout / 4`` seconds. The file is create
 atomically (written aside, then hard-linked to its name, which fails if the name exists),
 so a reader sees a whole claim or none. Other drivers skip a claimed trial while its
 heartbeat is fresh; a claim whose heartbeat is older than ``timeout`` (its driver was
-killed, its host lost) is taken over, and the trial resumes from its checkpoint. A claim
-is released (removed) once its trial's record is written.
+killed, its host lost) is taken over, and the trial resumes from its checkpoint; so is at
+once a claim of this host whose pid no longer exists (a sweep re-run after a kill). A
+claim is released (removed) once its trial's record is written.
 
 Every change to a claim (create, take over, refresh, release) reads it and writes it
 under an exclusive POSIX record lock on ``claims/.lock``, held for milliseconds, so two
@@ -53,7 +54,18 @@ class Claim:
         return (time.time() if now is None else now) - self.heartbeat
 
     def stale(self, timeout: float, now: float | None = None) -> bool:
-        return self.age(now) > timeout
+        """No heartbeat for ``timeout`` seconds, or the driver is known dead (this host, no such pid)."""
+        return self.age(now) > timeout or (self.host == socket.gethostname() and not _alive(self.pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError):  # another user's process, or a malformed pid
+        return pid > 0
+    return True
 
 
 def claims_dir(sweep_dir: Path | str) -> Path:
@@ -137,7 +149,7 @@ class Claims:
             self.lost.discard(trial_id)
         if current is not None and current.driver != self.driver:
             self.on_event(f"took over {trial_id} from {current.host} pid {current.pid} "
-                          f"(no heartbeat for {current.age():.0f}s)")
+                          f"(no heartbeat for {current.age():.0f}s{'' if current.age() > self.timeout else ', not running'})")
         self._start()
         return True
 

@@ -12,7 +12,10 @@ global arrays from the slices each process holds). Process 0 writes the sweep's 
 to ``--out``; the others write theirs under ``--out/hosts/<id>`` (the same numbers). Each
 process skips the trials recorded in its own directory, so resuming needs every
 process's directory as the killed run left it: a trial recorded by one process and not by
-another would send them into different programs.
+another would send them into different programs. Checkpoints go to ``--out/checkpoints``
+for all processes (Orbax: each process writes the shards it holds, process 0 the
+metadata), so a killed multi-host trial resumes from its last step when every process is
+started again.
 
 ``--local-devices K`` makes K CPU devices per process (for trying it on one machine; on
 CPU the collectives go through gloo). Spreading independent trials over machines, rather
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> None:
 
     out = Path(args.out) if args.process_id == 0 else Path(args.out) / "hosts" / str(args.process_id)
     print(f"process {args.process_id}/{args.num_processes}: {jax.local_device_count()} of {jax.device_count()} devices -> {out}", flush=True)
-    summary = runner.run(spec_mod.load(args.spec), out, pack=False)
+    # One checkpoint directory for all processes: each writes the shards it holds.
+    summary = runner.run(spec_mod.load(args.spec), out, pack=False, checkpoint_dir=Path(args.out) / "checkpoints")
     print(f"process {args.process_id}: {summary.finished} finished, {summary.diverged} diverged, {summary.failed} failed", flush=True)
     raise SystemExit(1 if summary.failed else 0)
 

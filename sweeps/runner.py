@@ -168,6 +168,7 @@ def run(
     progress: Progress | None = None,
     pack: bool | None = None,
     claim_timeout: float = claims.DEFAULT_TIMEOUT_S,
+    checkpoint_dir: Path | str | None = None,
 ) -> SweepSummary:
     """Run every trial of ``spec`` that has no record in ``sweep_dir`` yet.
 
@@ -176,7 +177,9 @@ def run(
     trials in flight: a re-run skips every recorded trial. Several drivers may run on one
     ``sweep_dir`` at once: each claims a trial before training it and skips the trials
     others hold (``sweeps.claims``), waits for them at the end, and takes over a claim
-    whose heartbeat is older than ``claim_timeout`` seconds. ``wandb`` (default: the
+    whose heartbeat is older than ``claim_timeout`` seconds. Checkpoints of trials in
+    progress go to ``checkpoint_dir`` (default ``sweep_dir/checkpoints``; a shared path for
+    the processes of a multi-host program or for Ray workers on several nodes). ``wandb`` (default: the
     spec's ``logging.wandb``) mirrors each record to wandb. With ``pack``, trials that
     differ only in seed and learning-rate schedule train together (``sweeps.packed``);
     the default packs on accelerators only, as on a CPU a vmapped step costs about as
@@ -206,7 +209,8 @@ def run(
     progress.begin(pending, _estimates(pending, log), parallel=getattr(executor, "workers", 1))
     # Steps inside a trial are watched in this process only (a worker's callback cannot reach it).
     monitor = progress.monitor if isinstance(executor, executors.InProcess) else None
-    fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(sweep_dir / "checkpoints"), monitor=monitor)
+    checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else sweep_dir / "checkpoints"
+    fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(checkpoint_dir), monitor=monitor)
 
     def claimed(units: list[tuple[PlannedTrial, ...]]):
         """The units as this driver claims them, when the executor asks for the next one."""
@@ -235,7 +239,7 @@ def run(
                     continue
                 store.write(sweep_dir, record)
                 held.release(trial.trial_id)
-                checkpoint.remove(checkpoint.path(sweep_dir / "checkpoints", trial.trial_id))
+                checkpoint.remove(checkpoint.path(checkpoint_dir, trial.trial_id))
                 counts[record.status] += 1
                 if wandb is not None:
                     tracking.log_trial(record, sweep_dir, wandb, warn=log, run=live.pop(trial.trial_id))

@@ -106,38 +106,43 @@ def _holder(sweep_dir, trial_id):
     return p
 
 
-def test_a_live_claim_is_skipped_a_stale_one_taken_over_and_release_removes_only_ones_own(tmp_path, capsys):
+def test_a_live_claim_is_skipped_a_silent_one_taken_over_after_the_timeout_a_dead_one_at_once(tmp_path, capsys):
     spec = spec_mod.parse(SPEC)
     store.write_atomic(tmp_path / "spec.yaml", spec_mod.dump(spec))
-    t1 = spec_mod.expand(spec)[0].trial_id
-    holder = _holder(tmp_path, t1)
+    t1, t2 = (t.trial_id for t in spec_mod.expand(spec)[:2])
+    hung, dead = _holder(tmp_path, t1), _holder(tmp_path, t2)
+    events = []
+    mine = claims.Claims(tmp_path, timeout=TIMEOUT_S, on_event=events.append)
     try:
-        mine = claims.Claims(tmp_path, timeout=TIMEOUT_S)
         assert not mine.acquire(t1)  # live: another driver's heartbeat is fresh
         time.sleep(TIMEOUT_S / 2)
         assert not mine.acquire(t1)  # the holder's heartbeat kept it fresh past half the timeout
-        (c,) = claims.read_all(tmp_path)
-        assert (c.pid, c.trial_id) == (holder.pid, t1) and c.age() < TIMEOUT_S
+        held = {c.trial_id: c for c in claims.read_all(tmp_path)}
+        c1, c2 = held[t1], held[t2]
+        assert (c1.pid, c1.trial_id, c2.pid) == (hung.pid, t1, dead.pid) and c1.age() < TIMEOUT_S
         assert cli.main(["sweep", "status", str(tmp_path), "--claim-timeout", str(TIMEOUT_S)]) == 0
         out = capsys.readouterr().out.splitlines()
-        assert out[0].endswith("6 trials: finished 0, diverged 0, failed 0, running 1, remaining 5")
-        assert out[1].startswith(f"  {t1}: running on {c.host} pid {holder.pid} for ")
-    finally:
-        holder.kill()
-        holder.wait()
-    events = []
-    mine.on_event = events.append
-    deadline = time.time() + TIMEOUT_S + 5
-    while not mine.acquire(t1):
-        assert time.time() < deadline, "a claim without heartbeat must be taken over after the timeout"
-        time.sleep(0.1)
-    assert time.time() - c.heartbeat > TIMEOUT_S
-    assert events and events[0].startswith(f"took over {t1} from {c.host} pid {holder.pid}")
-    (now,) = claims.read_all(tmp_path)
-    assert now.driver == mine.driver and now.pid == os.getpid()
+        assert out[0].endswith("6 trials: finished 0, diverged 0, failed 0, running 2, remaining 4")
+        assert any(line.startswith(f"  {t1}: running on {c1.host} pid {hung.pid} for ") for line in out[1:])
 
+        os.kill(hung.pid, signal.SIGSTOP)  # alive but silent: a hung driver, or a lost host
+        dead.kill()
+        dead.wait()
+        assert mine.acquire(t2)  # a dead pid on this host: taken over at once
+        assert events[-1].startswith(f"took over {t2} from {c2.host} pid {dead.pid}") and "not running" in events[-1]
+        last_beat = claims.read(claims.claims_dir(tmp_path) / f"{t1}.json").heartbeat  # the frozen holder's last
+        while not mine.acquire(t1):
+            assert time.time() < last_beat + TIMEOUT_S + 5, "a claim without heartbeat must be taken over after the timeout"
+            time.sleep(0.1)
+        assert time.time() - last_beat > TIMEOUT_S
+        assert events[-1].startswith(f"took over {t1} from {c1.host} pid {hung.pid} (no heartbeat for ")
+    finally:
+        hung.kill()
+        hung.wait()
+    assert {c.trial_id: (c.driver, c.pid) for c in claims.read_all(tmp_path)} == \
+        {t1: (mine.driver, os.getpid()), t2: (mine.driver, os.getpid())}
     other = claims.Claims(tmp_path, timeout=TIMEOUT_S)
     other.release(t1)  # not other's claim: left alone
-    assert claims.read_all(tmp_path) == [now]
+    assert len(claims.read_all(tmp_path)) == 2
     mine.close()  # releases what it holds
     assert claims.read_all(tmp_path) == []
