@@ -56,12 +56,15 @@ def synthetic_batches(cfg: dlrm.Config, steps: int, batch: int, seed: int = 0) -
     }
 
 
-def trainer_pass(cfg: dlrm.Config, optim: OptimConfig, batch: int, chunk: int, lr: float = 0.01):
-    """A function timing one call of the trainer's chunk program (compiled here): seconds per step."""
-    init, train_chunk, _ = train.program_set(cfg, "dlrm", optim, chunk, batch)
+def trainer_pass(cfg: dlrm.Config, optim: OptimConfig, batch: int, chunk: int, lr: float = 0.01, *,
+                 precision: str = "float32", sharding_mode: str = "none", lanes: int = 1):
+    """A function timing one call of the trainer's chunk program (compiled here): seconds per
+    step (of all ``lanes`` packed trials together)."""
+    init, train_chunk, _ = train.program_set(cfg, "dlrm", optim, chunk, batch, sharding_mode, precision, lanes)
     batches = synthetic_batches(cfg, chunk, batch)
-    active, lrs = np.ones(chunk, bool), np.full(chunk, lr, np.float32)
-    box = {"state": init([0])}
+    active = np.ones(chunk, bool)
+    lrs = np.full((lanes, chunk) if lanes > 1 else chunk, lr, np.float32)
+    box = {"state": init(list(range(lanes)))}
 
     def one_pass() -> float:
         t = time.perf_counter()

@@ -41,7 +41,6 @@ from models.seq_common import (
     sl_expected_square_length,
 )
 
-
 ATTENTION = ("fused", "einsum")
 
 
