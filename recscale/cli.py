@@ -36,7 +36,8 @@ def cmd_sweep_run(args) -> int:
     else:
         executor = executors.InProcess()
     print(f"sweep {spec.name!r} -> {sweep_dir} ({executor.name})", flush=True)
-    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, claim_timeout=args.claim_timeout)
+    s = runner.run(spec, sweep_dir, executor=executor, retries=args.retries, wandb=wandb, claim_timeout=args.claim_timeout,
+                   checkpoint_dir=args.checkpoint_dir)
     print(
         f"done: {s.total} trials ({s.skipped} already recorded, {s.finished} finished, "
         f"{s.diverged} diverged, {s.failed} failed, {s.retried} retries) in {s.sweep_dir}"
@@ -140,6 +141,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local instance)")
     run.add_argument("--retries", type=int, default=0, metavar="N", help="retry a failed trial up to N times")
     run.add_argument("--wandb", action="store_true", help="mirror every trial to wandb (offline without an API key)")
+    run.add_argument("--checkpoint-dir", metavar="DIR",
+                     help="where trials in progress checkpoint (default: DIR/checkpoints); a path every Ray node sees")
     _add_claim_timeout(run)
     run.set_defaults(func=cmd_sweep_run)
     status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, remaining, who runs what")

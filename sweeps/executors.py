@@ -13,7 +13,9 @@ to the sweep directory).
 * ``ProcessPool``: ``workers`` fresh processes (spawned, never forked: JAX is not
   fork-safe), each keeping its compiled programs and generated data across trials;
 * ``RayExecutor``: one Ray task per trial (1 CPU each), on an existing cluster
-  (``address``) or a local instance it starts and stops itself. Ray is the optional
+  (``address``) or a local instance it starts and stops itself. A task whose worker dies
+  runs again (``max_retries``) and resumes from the trial's checkpoint when the
+  checkpoint directory is on a path every node sees (``--checkpoint-dir``). Ray is the optional
   ``cluster`` extra; workers must be able to import recscale (on a cluster, install it
   on every node or pass a ``runtime_env``).
 """
@@ -96,14 +98,15 @@ def _call(fn: RunTrial, unit: Unit) -> list[TrialRecord]:
 class RayExecutor:
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, runtime_env: dict | None = None):
+    def __init__(self, address: str | None = None, *, num_cpus: int | None = None, runtime_env: dict | None = None,
+                 max_retries: int = 3):
         try:
             import ray
         except ImportError as e:
             raise RuntimeError("the Ray executor needs the cluster extra: pip install 'recscale[cluster]'") from e
         self._ray = ray
         self._owns = not ray.is_initialized()
-        self._num_cpus = num_cpus
+        self._num_cpus, self.max_retries = num_cpus, max_retries
         if self._owns:
             ray.init(
                 address=address,
@@ -119,7 +122,10 @@ class RayExecutor:
         return self._num_cpus or max(1, int(self._ray.cluster_resources().get("CPU", 1)))
 
     def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
-        remote = self._ray.remote(num_cpus=1, max_retries=0)(_call)
+        # A worker (or node) lost mid-trial: Ray runs the task again elsewhere, and the trial
+        # resumes from its checkpoint if the checkpoint directory is shared. A trial's own
+        # exception is never retried here (it comes back as a failed record).
+        remote = self._ray.remote(num_cpus=1, max_retries=self.max_retries)(_call)
 
         def wait(refs):
             done, _ = self._ray.wait(refs, num_returns=1)

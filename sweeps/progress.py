@@ -99,7 +99,7 @@ class Progress:
         """The trials to run (or just how many), their plan estimates in seconds, and how
         many train at once."""
         ids = [t.trial_id for t in trials] if isinstance(trials, list) else []
-        self.total, self.done, self.t0 = len(ids) if ids else int(trials), 0, time.perf_counter()
+        self.total, self.done, self.t0 = len(trials) if isinstance(trials, list) else int(trials), 0, time.perf_counter()
         self.remaining, self.estimates, self.parallel = set(ids), dict(estimates or {}), max(1, parallel)
         if self.live:
             console = Console(file=self.stream, force_terminal=True, soft_wrap=True)
