@@ -62,5 +62,6 @@ def format_plan(plans: list[TrialPlan]) -> str:
             f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"
         )
     total = sum(p.est_seconds for p in plans)
-    lines.append(f"{len(plans)} trials, {len({(p.trial.config.arch, p.trial.config.model) for p in plans})} model shapes, estimated {total / 60:.1f} min on one CPU worker")
+    shapes = len({(p.trial.config.arch, p.trial.config.model) for p in plans})
+    lines.append(f"{len(plans)} trials, {shapes} model shapes, estimated {total / 60:.1f} min on one CPU worker")
     return "\n".join(lines)
