@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from sweeps import runner, spec as spec_mod, tasks
+from sweeps import runner, spec as spec_mod, store, tasks
 from sweeps.progress import Progress
 from sweeps.store import TrialRecord
 from sweeps.train import ctr
@@ -95,3 +95,21 @@ def test_the_sweep_eta_scales_the_plan_estimates_by_measured_over_estimated():
     assert p.eta_seconds() == pytest.approx((4.0 + 2.5 * 70.0) / 2)
     p.elsewhere(trials[2])  # recorded by another driver
     assert p.eta_seconds() == pytest.approx((4.0 + 2.5 * 40.0) / 2)
+
+
+def test_a_retrieval_trial_reports_every_epoch_through_the_runner(tmp_path):
+    raw = {
+        "name": "seq_progress", "arch": "sasrec",
+        "base": {"model": {"d_model": 8, "n_blocks": 1, "n_heads": 1, "max_len": 16},
+                 "data": {"examples": 128, "seq_len": 16, "min_len": 5},
+                 "train": {"batch_size": 32, "epochs": 3, "n_negatives": 16}},
+        "axes": {"horizontal": [8]},
+    }
+    progress = Progress(io.StringIO(), every_s=0.0)
+    heard = []
+    progress.on_update = lambda t, numbers: heard.append(numbers)
+    runner.run(spec_mod.parse(raw), tmp_path, progress=progress)
+    (rec,) = store.read_all(tmp_path)
+    assert [(h["unit"], h["done"], h["total"]) for h in heard] == [("epoch", e, 3) for e in (1, 2, 3)]
+    assert [h["loss"] for h in heard] == [row["train_loss"] for row in rec.curve]
+    assert heard[-1]["examples"] == rec.examples_seen

@@ -118,9 +118,9 @@ def _finish(res: TrainResult, cfg: TrialConfig, data) -> TrainResult:
     return dataclasses.replace(res, floor=floor(cfg, data), message="; ".join(m for m in (res.message, note) if m))
 
 
-def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResult:
+def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=None) -> TrainResult:
     data = _data(cfg)
-    (res,) = trainer.train([cfg], model_cfg, data, checkpoint_path=checkpoint_path)
+    (res,) = trainer.train([cfg], model_cfg, data, checkpoint_path=checkpoint_path, on_progress=on_progress)
     return _finish(res, cfg, data)
 
 

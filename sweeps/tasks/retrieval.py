@@ -133,9 +133,9 @@ def _split(cfg: TrialConfig):
     return data.split(d.examples, d.seq_len, d.min_len), data.describe()
 
 
-def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResult:
+def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=None) -> TrainResult:
     split, note = _split(cfg)
-    res = trainer.train(cfg.arch, cfg.seed, cfg.train, cfg.optim, model_cfg, split)
+    res = trainer.train(cfg.arch, cfg.seed, cfg.train, cfg.optim, model_cfg, split, on_progress=on_progress)
     curve = tuple({**row, "examples": row["step"] * cfg.train.batch_size} for row in res.curve)
     return dataclasses.replace(
         res, curve=curve, message="; ".join(m for m in (res.message, note) if m),

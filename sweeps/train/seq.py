@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -252,11 +253,13 @@ def _epoch_chunks(cfg: TrainConfig, seed: int, epoch: int, train_arrays, steps_p
 def train(
     arch: str, seed: int, cfg: TrainConfig, optim_cfg: OptimConfig, model_cfg, split: Split, *,
     eval_batch: int = EVAL_BATCH, ks: tuple[int, ...] = retrieval.DEFAULT_KS,
+    on_progress: Callable[..., None] | None = None,
 ) -> TrainResult:
     """Train ``model_cfg`` (``models.hstu.Config`` or ``models.sasrec.Config``) on ``split``.
 
     ``final`` holds the test metrics of the epoch chosen on validation ``cfg.select``,
     ``selected`` that epoch's validation metrics; ``examples_seen`` counts sequences.
+    ``on_progress`` (``sweeps.progress.OnProgress``) hears of every finished epoch.
     """
     L = model_cfg.max_len
     hist_width = split.test.history_ids.shape[1]
@@ -299,6 +302,8 @@ def train(
             break
         m = _evaluate(rank, state, valid_arrays, eval_batch, ks)
         curve.append({"epoch": epoch, "step": step, "train_loss": float(np.concatenate(losses).mean()), **m})
+        if on_progress is not None:
+            on_progress("epoch", epoch, cfg.epochs, loss=curve[-1]["train_loss"], examples=sequences)
         if m[cfg.select] > best:
             best, best_epoch, best_state = m[cfg.select], epoch, state
 
