@@ -81,7 +81,8 @@ def examples_for(cfg: TrialConfig, consumed: float) -> int:
     return max(1, round(consumed / _per_step(cfg))) * _per_step(cfg)
 
 
-def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None) -> TrainResult:
+def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=None) -> TrainResult:
+    """Trains from scratch (no checkpoints yet: ``checkpoint_path`` is unused)."""
     world = _world(cfg)
-    res = trainer.train(cfg, model_cfg, world)
+    res = trainer.train(cfg, model_cfg, world, on_progress=on_progress)
     return dataclasses.replace(res, floor=ctr.floor_of(world.eval_set))

@@ -96,7 +96,9 @@ def eval_predictions(predict, state, users: Users, tail: int) -> np.ndarray:
     return np.concatenate(out).reshape(-1)
 
 
-def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld) -> TrainResult:
+def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld, on_progress=None) -> TrainResult:
+    """One pass; ``on_progress("step", done, total, loss=, examples=)`` after every chunk
+    when given (``sweeps.progress``)."""
     bs, chunk, T = cfg.train.batch_size, cfg.train.chunk_steps, world.cfg.length
     total = total_steps(cfg.data.examples, bs, T)
     seqs = sequences(world.users(total * bs))
@@ -114,6 +116,8 @@ def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld) -> TrainResult:
         losses = np.asarray(losses)[active]
         step += int(active.sum())
         recent.append(float(losses.mean()))
+        if on_progress is not None:
+            on_progress("step", step, total, loss=recent[-1], examples=step * bs * T)
         if not np.all(np.isfinite(losses)):
             status, message = "diverged", f"non-finite training loss at step <= {step}"
         elif step in marks:
