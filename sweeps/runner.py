@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 import platform
 import sys
 import time
@@ -102,9 +101,7 @@ def run_trial(trial: PlannedTrial, sweep: str, checkpoint_dir: str | None = None
     try:
         model_cfg, params, flops = _sizes(cfg)
         ckpt = checkpoint.path(Path(checkpoint_dir), cfg.trial_id) if checkpoint_dir else None
-        # A task whose run takes no on_progress yet trains unwatched (retrieval: sweeps/train/seq.py).
-        watch = monitor is not None and "on_progress" in inspect.signature(task.run).parameters
-        res = task.run(cfg, model_cfg, ckpt, on_progress=monitor(trial)) if watch else task.run(cfg, model_cfg, ckpt)
+        res = task.run(cfg, model_cfg, ckpt, on_progress=monitor(trial) if monitor is not None else None)
     except Exception:
         return _failed(trial, sweep, task, params, flops, time.perf_counter() - t0)
     return _record(trial, sweep, task, params, flops, res, time.perf_counter() - t0)

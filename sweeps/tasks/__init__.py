@@ -10,7 +10,8 @@ A task module owns its contract:
 * ``examples_consumed(cfg)``: training examples a trial reads over all its passes, which
   the planner, isoFLOP budgets and records count, and ``examples_for(cfg, n)``, the
   ``data.examples`` that make such a trial read about ``n``;
-* ``run(cfg, model_cfg, checkpoint_path) -> TrainResult``; with ``PACKABLE``,
+* ``run(cfg, model_cfg, checkpoint_path, on_progress) -> TrainResult`` (``on_progress``:
+  ``sweeps.progress.OnProgress`` or None); with ``PACKABLE``,
   ``run_packed(cfgs, model_cfg)`` trains trials of one shape together;
 * ``HEADLINE``, the metric a progress line shows, and ``METRIC_NOTE``.
 """
