@@ -58,3 +58,24 @@ def test_generative_records_count_flops_per_label(quick):
     # per label: a whole sequence's forward FLOPs over its labels, and labels = impressions trained on
     assert gen.flops_per_example["forward"] == pytest.approx(hstu_gen.sequence_flops(model_cfg) / model_cfg.max_events, abs=1)
     assert gen.examples_seen % model_cfg.max_events == 0
+
+
+def test_a_generative_trial_resumes_from_its_checkpoint_to_the_uninterrupted_numbers(quick, tmp_path):
+    """The generative trainer runs on the shared lane loop, checkpoints included: a run that
+    finds the checkpoint a previous run left at step 48 of 64 trains only the rest and ends
+    with the uninterrupted run's curve and metrics (one program, one machine: exactly)."""
+    import dataclasses
+
+    from sweeps.tasks import generative
+
+    _, records = quick
+    (gen,) = [r for r in records if r.arch == "hstu_gen"]
+    (trial,) = [t for t in spec_mod.expand(spec_mod.load(SPECS / "generative_ranking_quick.yaml")) if t.config.arch == "hstu_gen"]
+    cfg = dataclasses.replace(trial.config, train=dataclasses.replace(trial.config.train, checkpoint_every_steps=16))
+    model_cfg = tasks.model_config(cfg)
+    ckpt = tmp_path / "ckpt"
+    first = generative.run(cfg, model_cfg, ckpt)
+    assert ckpt.is_dir() and first.final == gen.final_metrics  # checkpointing changes no number
+    resumed = generative.run(cfg, model_cfg, ckpt)
+    assert "resumed from a checkpoint at step 48" in resumed.message
+    assert resumed.final == first.final and resumed.curve == first.curve and resumed.steps == first.steps == 64

@@ -82,7 +82,6 @@ def examples_for(cfg: TrialConfig, consumed: float) -> int:
 
 
 def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=None) -> TrainResult:
-    """Trains from scratch (no checkpoints yet: ``checkpoint_path`` is unused)."""
     world = _world(cfg)
-    res = trainer.train(cfg, model_cfg, world, on_progress=on_progress)
+    res = trainer.train(cfg, model_cfg, world, on_progress=on_progress, checkpoint_path=checkpoint_path)
     return dataclasses.replace(res, floor=ctr.floor_of(world.eval_set))

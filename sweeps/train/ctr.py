@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -32,7 +31,7 @@ import models
 from sweeps.config import TrialConfig, checked, non_negative
 from sweeps.data.ctr_world import Batch, CTRWorld
 from sweeps.eval import ctr_metrics as metrics
-from sweeps.train import checkpoint, optim, sharding, sparse
+from sweeps.train import lanes, optim, sharding, sparse
 from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
 from sweeps.train.optim import OptimConfig
 
@@ -203,92 +202,32 @@ def eval_steps(total_steps: int, points: int, chunk: int) -> list[int]:
     return sorted(marks | {total_steps})
 
 
-@dataclasses.dataclass
-class _Lane:
-    curve: list
-    recent: list
-    status: str = "finished"
-    message: str = ""
-    steps: int = 0
-
-    @property
-    def running(self) -> bool:
-        return self.status == "finished"
-
-
 def train(
     cfgs: Sequence[TrialConfig], model_cfg, world: CTRWorld, *, checkpoint_path: Path | None = None,
     on_progress: Callable[..., None] | None = None,
 ) -> list[TrainResult]:
     """Train the trials ``cfgs`` (one, or several that share ``sweeps.packed.pack_key``) of
     ``model_cfg`` (an ``models.<arch>.Config``) as their configs say; one result per trial.
-
-    NaN/inf in a lane's training loss or evaluation ends that lane as diverged (it keeps
-    running in the program but is no longer recorded). With ``checkpoint_path`` (a lone
-    trial only), the state is saved every ``train.checkpoint_every_steps`` steps and a
-    checkpoint of the same trial found there is resumed from. ``on_progress`` (see
-    ``sweeps.progress``) hears of every chunk of steps: the first lane's mean loss.
+    The loop, its divergence rule, checkpoints (``checkpoint_path``, a lone trial only,
+    every ``train.checkpoint_every_steps``) and progress are ``sweeps.train.lanes``'.
     """
     c0, k = cfgs[0], len(cfgs)
-    if k > 1 and checkpoint_path is not None:
-        raise ValueError("packed trials do not checkpoint")
     bs, chunk = c0.train.batch_size, c0.train.chunk_steps
     total = total_steps(c0.data.examples, bs)
     data = world.train(total * bs)
     init, train_chunk, predict = program_set(
         model_cfg, c0.arch, c0.optim, chunk, bs, c0.train.sharding, c0.train.precision, k
     )
-    compiled_before = train_chunk.seconds + predict.seconds
-    state = init([c.seed for c in cfgs])
-    marks = eval_steps(total, c0.train.eval_points, chunk)
-    lanes = [_Lane([], []) for _ in cfgs]
-    step = resumed_from = 0
-    if checkpoint_path is not None:
-        restored = checkpoint.load(checkpoint_path, c0.trial_id, state)
-        if restored is not None:
-            step, state, header = restored
-            lanes[0].curve, lanes[0].recent, resumed_from = header["curve"], header["recent"], step
-    every = c0.train.checkpoint_every_steps
-    t_train = time.perf_counter()
-    while step < total and any(lane.running for lane in lanes):
-        batches, active = chunk_arrays(data, step, chunk, bs, total)
-        lrs = np.stack([optim.learning_rates(c.optim, np.arange(step, step + chunk), total) for c in cfgs])
-        state, losses = train_chunk(state, batches, active, lrs if k > 1 else lrs[0])
-        losses = np.asarray(losses).reshape(k, chunk)[:, active]
-        step += int(active.sum())
-        for lane, lane_losses in zip(lanes, losses):
-            if lane.running:
-                lane.steps = step
-                lane.recent.append(float(lane_losses.mean()))
-                if not np.all(np.isfinite(lane_losses)):
-                    lane.status, lane.message = "diverged", f"non-finite training loss at step <= {step}"
-        if on_progress is not None:
-            on_progress("step", step, total, loss=float(losses[0].mean()) if losses[0].size else float("nan"),
-                        examples=step * bs)
-        if step in marks and any(lane.running for lane in lanes):
-            q = predictions(predict, state, world.eval_set).reshape(k, -1)
-            for lane, q_lane in zip(lanes, q):
-                if not lane.running:
-                    continue
-                m = scores(q_lane, world.eval_set)
-                lane.curve.append({"step": step, "examples": step * bs, "train_loss": float(np.mean(lane.recent)), **m})
-                lane.recent = []
-                if not np.isfinite(m["ne"]) or not np.isfinite(m["logloss"]):
-                    lane.status, lane.message = "diverged", f"non-finite evaluation at step {step}"
-        if checkpoint_path is not None and every and lanes[0].running and step < total and step // every > (step - chunk) // every:
-            checkpoint.save(checkpoint_path, c0.trial_id, step, state, {"curve": lanes[0].curve, "recent": lanes[0].recent})
-    compile_s = train_chunk.seconds + predict.seconds - compiled_before
-    train_s = time.perf_counter() - t_train - compile_s
-    notes = [f"trained packed: {k} trials in one vmapped program, timings split evenly"] if k > 1 else []
-    if resumed_from:
-        notes.append(f"resumed from a checkpoint at step {resumed_from}")
-    out = []
-    for lane in lanes:
-        done = lane.status == "finished" and lane.curve
-        final = lane.curve[-1] if done else {}
-        selected = min(lane.curve, key=lambda r: r["ne"]) if done else {}
-        message = "; ".join(m for m in (lane.message, *notes) if m)
-        out.append(TrainResult(
-            lane.status, lane.steps, lane.steps * bs, tuple(lane.curve), final, selected, train_s / k, compile_s / k, message
-        ))
-    return out
+
+    def evaluate(state, running):
+        q = predictions(predict, state, world.eval_set).reshape(k, -1)
+        return [scores(q_lane, world.eval_set) if on else None for q_lane, on in zip(q, running)]
+
+    return lanes.run(
+        k, init([c.seed for c in cfgs]), train_chunk, lanes.Schedule(total, chunk, bs, eval_steps(total, c0.train.eval_points, chunk)),
+        batches_at=lambda step: chunk_arrays(data, step, chunk, bs, total),
+        lrs_at=lambda step: np.stack([optim.learning_rates(c.optim, np.arange(step, step + chunk), total) for c in cfgs]),
+        evaluate=evaluate, compiled_seconds=lambda: train_chunk.seconds + predict.seconds,
+        checkpoint_path=checkpoint_path, trial_id=c0.trial_id, checkpoint_every=c0.train.checkpoint_every_steps,
+        on_progress=on_progress,
+    )

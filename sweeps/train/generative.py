@@ -12,7 +12,7 @@ so budgets and FLOPs compare with DLRM's per impression.
 from __future__ import annotations
 
 import dataclasses
-import time
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -20,9 +20,9 @@ import numpy as np
 import optax
 
 import models
-from sweeps.config import TrialConfig, checked
+from sweeps.config import TrialConfig, checked, non_negative
 from sweeps.data.impression_world import ImpressionWorld, Users
-from sweeps.train import optim
+from sweeps.train import lanes, optim
 from sweeps.train.core import CompileOnce, TrainResult, program_optim_key, programs, scan_chunk
 from sweeps.train.ctr import dense_core, eval_steps, scores
 
@@ -36,6 +36,8 @@ class TrainConfig:
     batch_size: int = checked(16)
     eval_points: int = checked(8)
     chunk_steps: int = checked(8)
+    # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.
+    checkpoint_every_steps: int = dataclasses.field(default=512, metadata={"check": non_negative, "identity": False})
 
 
 def total_steps(examples: int, batch_size: int, length: int) -> int:
@@ -96,41 +98,26 @@ def eval_predictions(predict, state, users: Users, tail: int) -> np.ndarray:
     return np.concatenate(out).reshape(-1)
 
 
-def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld, on_progress=None) -> TrainResult:
-    """One pass; ``on_progress("step", done, total, loss=, examples=)`` after every chunk
-    when given (``sweeps.progress``)."""
+def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld, on_progress=None,
+          checkpoint_path: Path | None = None) -> TrainResult:
+    """One pass over whole sequences on the loop of ``sweeps.train.lanes`` (one lane):
+    its divergence rule, progress after every chunk (``on_progress``) and, with
+    ``checkpoint_path``, checkpoints every ``train.checkpoint_every_steps`` steps."""
     bs, chunk, T = cfg.train.batch_size, cfg.train.chunk_steps, world.cfg.length
     total = total_steps(cfg.data.examples, bs, T)
     seqs = sequences(world.users(total * bs))
     init, train_chunk, predict = programs(_build, model_cfg, cfg.arch, program_optim_key(cfg.optim), chunk, bs)
-    compiled_before = train_chunk.seconds + predict.seconds
-    state = init(cfg.seed)
     eval_users, eval_set = world.eval_users, world.eval_set
-    marks = eval_steps(total, cfg.train.eval_points, chunk)
-    curve, recent, step, status, message = [], [], 0, "finished", ""
-    t0 = time.perf_counter()
-    while step < total and status == "finished":
-        batches, active = _chunk(seqs, step, chunk, bs, total)
-        lrs = optim.learning_rates(cfg.optim, np.arange(step, step + chunk), total)
-        state, losses = train_chunk(state, batches, active, lrs)
-        losses = np.asarray(losses)[active]
-        step += int(active.sum())
-        recent.append(float(losses.mean()))
-        if on_progress is not None:
-            on_progress("step", step, total, loss=recent[-1], examples=step * bs * T)
-        if not np.all(np.isfinite(losses)):
-            status, message = "diverged", f"non-finite training loss at step <= {step}"
-        elif step in marks:
-            q = eval_predictions(predict, state, eval_users, world.cfg.eval_tail)
-            m = scores(q, eval_set)
-            curve.append({"step": step, "examples": step * bs * T, "train_loss": float(np.mean(recent)), **m})
-            recent = []
-            if not np.isfinite(m["ne"]) or not np.isfinite(m["logloss"]):
-                status, message = "diverged", f"non-finite evaluation at step {step}"
-    compile_s = train_chunk.seconds + predict.seconds - compiled_before
-    train_s = time.perf_counter() - t0 - compile_s
-    done = status == "finished" and curve
-    return TrainResult(
-        status, step, step * bs * T, tuple(curve), curve[-1] if done else {},
-        min(curve, key=lambda r: r["ne"]) if done else {}, train_s, compile_s, message,
+
+    def evaluate(state, running):
+        return [scores(eval_predictions(predict, state, eval_users, world.cfg.eval_tail), eval_set)]
+
+    (res,) = lanes.run(
+        1, init(cfg.seed), train_chunk, lanes.Schedule(total, chunk, bs * T, eval_steps(total, cfg.train.eval_points, chunk)),
+        batches_at=lambda step: _chunk(seqs, step, chunk, bs, total),
+        lrs_at=lambda step: optim.learning_rates(cfg.optim, np.arange(step, step + chunk), total)[None],
+        evaluate=evaluate, compiled_seconds=lambda: train_chunk.seconds + predict.seconds,
+        checkpoint_path=checkpoint_path, trial_id=cfg.trial_id, checkpoint_every=cfg.train.checkpoint_every_steps,
+        on_progress=on_progress,
     )
+    return res
