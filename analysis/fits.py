@@ -47,8 +47,9 @@ def x_label(kind: str) -> str:
     return X_NAMES.get(kind, kind)
 
 
-def bayes_floor(records: Iterable[TrialRecord]) -> float | None:
-    floors = {r.bayes_ne for r in records if r.bayes_ne is not None}
+def record_floor(records: Iterable[TrialRecord]) -> float | None:
+    """The floor NE the records carry (``TrialRecord.floor_ne``; the lowest if several), or None."""
+    floors = {r.floor_ne for r in records if r.floor_ne is not None}
     return min(floors) if floors else None
 
 
@@ -79,7 +80,7 @@ def fit_axes(records: list[TrialRecord], *, metric: str = "ne", x: str | None = 
              seed: int = 0, min_gain: float = MIN_GAIN) -> dict[str, AxisFit]:
     """One analysis per axis (per architecture and axis when there are several), on every
     trial (seeds included), gamma bounded below by the Bayes NE; x per :func:`x_of`."""
-    floor = bayes_floor(records) if metric == "ne" else None
+    floor = record_floor(records) if metric == "ne" else None
     higher = higher_is_better(metric)
     archs = sorted({r.arch for r in records})
     out = {}
@@ -107,7 +108,7 @@ def notes(a: AxisAnalysis) -> list[str]:
     return out + list(a.warnings)
 
 
-def format_table(fits: dict[str, AxisFit], bayes_ne: float | None, *, x: str | None = None) -> str:
+def format_table(fits: dict[str, AxisFit], floor_ne: float | None, *, x: str | None = None) -> str:
     """The per-axis table as fixed-width text: x, chosen law, R^2, verdict, measured gain, notes."""
     w = max([11, *(len(k) for k in fits)])
     head = (f"{'axis':<{w}} {'n':>3} {'x':<20} {'x range':>17}  {'law (chosen by AICc and leave-largest-out)':<46} "
@@ -128,8 +129,8 @@ def format_table(fits: dict[str, AxisFit], bayes_ne: float | None, *, x: str | N
                      f"{a.verdict.text:<32} {a.measured.text:<24} {'; '.join(notes(a))}")
     lines.append(f"Verdicts: bootstrap gain per doubling at the largest x against min gain {min_gain:g} "
                  "(metric units); P(gain < min) is the share of resamples below it.")
-    if bayes_ne is not None:
-        lines.append(f"Bayes-optimal NE of the eval set (the floor): {bayes_ne:.4f}")
+    if floor_ne is not None:
+        lines.append(f"floor NE of the eval set (no model does better; the CTR world's Bayes NE): {floor_ne:.4f}")
     return "\n".join(lines)
 
 

@@ -75,9 +75,9 @@ def draw_band(ax: Axes, bx: np.ndarray, blo: np.ndarray, bhi: np.ndarray, refere
     ax.fill_between(bx, np.clip(blo, bottom, top), np.clip(bhi, bottom, top), color=color, alpha=0.18, lw=0, label=label)
 
 
-def _floor(ax: Axes, bayes_ne: float | None, metric: str) -> None:
-    if bayes_ne is not None and metric == "ne":
-        ax.axhline(bayes_ne, color="k", ls="--", lw=1, label=f"Bayes NE {bayes_ne:.4f}")
+def _floor(ax: Axes, floor_ne: float | None, metric: str) -> None:
+    if floor_ne is not None and metric == "ne":
+        ax.axhline(floor_ne, color="k", ls="--", lw=1, label=f"floor NE {floor_ne:.4f}")
 
 
 def _grid(n: int, *, width: float = 5.0, height: float = 3.8, max_cols: int | None = None) -> tuple[Figure, np.ndarray]:
@@ -90,13 +90,13 @@ def _grid(n: int, *, width: float = 5.0, height: float = 3.8, max_cols: int | No
     return fig, axes[:n]
 
 
-def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, title: str = "") -> Figure:
+def scaling_panels(fits: dict[str, AxisFit], *, floor_ne: float | None = None, title: str = "") -> Figure:
     """One panel per axis: the metric against the axis on log x, points, fit (and band) and floor."""
     fig, axes = _grid(max(1, len(fits)))
     for ax, (name, af) in zip(axes, fits.items()):
         p = af.points
         draw_law(ax, af, color="C0")
-        _floor(ax, bayes_ne, p.metric)
+        _floor(ax, floor_ne, p.metric)
         ax.set_xscale("log")
         axis = name.split(":")[-1]
         ax.set_xlabel(AXIS_LABELS.get(axis, axis) if p.x_kind == "scale" else af.x_name or x_label(p.x_kind))
@@ -108,7 +108,7 @@ def scaling_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, t
     return fig
 
 
-def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None, title: str = "") -> Figure:
+def parameter_panels(fits: dict[str, AxisFit], *, floor_ne: float | None = None, title: str = "") -> Figure:
     """The seed's four-panel parameter-scaling figure: overall / over-arch, MLP, horizontal
     and vertical embedding, each the metric against its axis' x (dense parameters for MLP and
     over-arch, total parameters for the others, by default) with the chosen law and band.
@@ -124,7 +124,7 @@ def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None,
             draw_law(ax, fits[name], color=f"C{i}", label=name if len(names) > 1 else "")
         metric = fits[present[0]].points.metric if present else "ne"
         if present:
-            _floor(ax, bayes_ne, metric)
+            _floor(ax, floor_ne, metric)
             ax.set_xscale("log")
             ax.legend(fontsize=7)
         else:
@@ -137,7 +137,7 @@ def parameter_panels(fits: dict[str, AxisFit], *, bayes_ne: float | None = None,
     return fig
 
 
-def law_figure(fits: dict[str, AxisFit], *, xlabel: str = "", title: str = "", bayes_ne: float | None = None) -> Figure:
+def law_figure(fits: dict[str, AxisFit], *, xlabel: str = "", title: str = "", floor_ne: float | None = None) -> Figure:
     """Several laws on one set of axes (e.g. data scaling, or compute scaling per approach)."""
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.subplots()
@@ -146,7 +146,7 @@ def law_figure(fits: dict[str, AxisFit], *, xlabel: str = "", title: str = "", b
         draw_law(ax, af, color=f"C{i}", label=name)
         metric = af.points.metric
         xlabel = xlabel or x_label(af.points.x_kind)
-    _floor(ax, bayes_ne, metric)
+    _floor(ax, floor_ne, metric)
     ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(metric_label(metric))

@@ -72,7 +72,7 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(out, dpi)
-    floor = fits.bayes_floor(done) if metric == "ne" else None
+    floor = fits.record_floor(done) if metric == "ne" else None
     archs = sorted({r.arch for r in done})
 
     w.add(f"# recscale report: {', '.join(d.name for d in dirs)}\n")
@@ -146,12 +146,12 @@ def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, 
     prefix = f"{arch}_" if several else ""
     params = s.row_fits("parameter")
     if params:
-        w.figure(plots.parameter_panels(params, bayes_ne=floor, title=f"{arch}: parameter scaling"),
+        w.figure(plots.parameter_panels(params, floor_ne=floor, title=f"{arch}: parameter scaling"),
                  f"{prefix}parameter_scaling.png", f"{arch}: the four parameter-scaling schemes, each against its x")
     for kind, xlabel in (("data", "training examples"), ("compute", "training FLOPs")):
         row = s.row_fits(kind)
         if row:
-            w.figure(plots.law_figure(row, xlabel=xlabel, title=f"{arch}: {kind} scaling", bayes_ne=floor),
+            w.figure(plots.law_figure(row, xlabel=xlabel, title=f"{arch}: {kind} scaling", floor_ne=floor),
                      f"{prefix}{kind}_scaling.png", f"{arch}: {kind} scaling with the chosen law and 95% band")
 
 
@@ -161,7 +161,7 @@ def _fits_section(w: _Writer, recs: list[TrialRecord], metric: str, floor: float
     w.add("## Per-axis fits (`recscale fit`: every trial, x per axis as stated)\n")
     w.add("```\n" + fits.format_table(axis_fits, floor) + "\n```\n")
     if axis_fits:
-        w.figure(plots.scaling_panels(axis_fits, bayes_ne=floor), "scaling_axes.png", "every axis against its x")
+        w.figure(plots.scaling_panels(axis_fits, floor_ne=floor), "scaling_axes.png", "every axis against its x")
 
 
 def _compute_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot: int) -> None:

@@ -21,9 +21,9 @@ from analysis.fits import (
     AxisFit,
     analyse_points,
     axes_markdown as axes_md,
-    bayes_floor,
     evidence_markdown as evidence_md,
     higher_is_better,
+    record_floor,
     x_label,
     x_of,
 )
@@ -74,7 +74,7 @@ def study_table(records: list[TrialRecord], *, metric: str = "ne", n_resamples: 
     return seed_table(
         {kind: {a: _axis_data(p) for a, p in axes.items()} for kind, axes in points.items()},
         higher_is_better=higher_is_better(metric), n_resamples=n_resamples, min_gain=min_gain,
-        gamma_min=bayes_floor(records) if metric == "ne" else None,
+        gamma_min=record_floor(records) if metric == "ne" else None,
     )
 
 
@@ -98,7 +98,7 @@ def build_study(records: list[TrialRecord], *, metric: str = "ne", n_resamples: 
     """Like :func:`study_table`, but an axis that cannot be fitted is left out (and named in
     ``skipped``) instead of failing the whole table. ``records`` should hold one architecture."""
     higher = higher_is_better(metric)
-    floor = bayes_floor(records) if metric == "ne" else None
+    floor = record_floor(records) if metric == "ne" else None
     results: dict[str, list[AxisResult]] = {}
     fits, skipped = {}, {}
     for kind, axes in study_points(records, metric=metric, x=x).items():

@@ -23,7 +23,7 @@ BASE_EXAMPLES = 2**19
 
 
 def record(*, sweep: str, arch: str, seed: int, axes: dict, params: int, examples: int, metrics: dict[str, float],
-           status: str = "finished", bayes_ne: float | None = None, message: str = "",
+           status: str = "finished", floor_ne: float | None = None, message: str = "",
            flops_per_example: int | None = None) -> TrialRecord:
     """One record; FLOPs default to 6 per parameter per example; a 4-point learning curve
     that falls (or rises, for a higher-is-better metric) to the final metrics."""
@@ -41,7 +41,7 @@ def record(*, sweep: str, arch: str, seed: int, axes: dict, params: int, example
         flops_per_example={"forward": fpe // 3, "train": fpe}, train_flops=float(fpe) * examples,
         examples_seen=int(examples), final_metrics=final if status == "finished" else {},
         best_metrics=final if status == "finished" else {}, curve=curve if status == "finished" else [],
-        wall_time_s=1.0, compile_time_s=0.1, throughput=1e5, bayes_ne=bayes_ne, metric_note="synthetic",
+        wall_time_s=1.0, compile_time_s=0.1, throughput=1e5, floor_ne=floor_ne, metric_note="synthetic",
         versions={"recscale": "synthetic"}, message=message, schema=SCHEMA,
     )
 
@@ -52,7 +52,7 @@ def _noise(rng: np.random.Generator, sigma: float) -> float:
 
 def axis_records(axis: str, values: Iterable[float], *, alpha: float, beta: float, gamma: float,
                  seeds: Sequence[int] = (0, 1), noise: float = 0.0, sweep: str = "synthetic", arch: str = "dlrm",
-                 params_per_unit: int = 1000, metric: str = "ne", bayes_ne: float | None = None,
+                 params_per_unit: int = 1000, metric: str = "ne", floor_ne: float | None = None,
                  rng_seed: int = 0) -> list[TrialRecord]:
     """Records of one axis whose metric follows ``beta * x**-alpha + gamma`` exactly (times noise):
     x is the examples on the ``data`` axis, the parameter count on any other axis."""
@@ -69,14 +69,14 @@ def axis_records(axis: str, values: Iterable[float], *, alpha: float, beta: floa
         for s in seeds:
             y = (beta * x ** -alpha + gamma) * _noise(rng, noise)
             out.append(record(sweep=sweep, arch=arch, seed=s, axes={axis: v}, params=params, examples=examples,
-                              metrics={metric: y}, bayes_ne=bayes_ne))
+                              metrics={metric: y}, floor_ne=floor_ne))
     return out
 
 
 def isoflop_records(approach: str, budgets: Iterable[float], sizes: Iterable[float], *, E: float, A: float,
                     a: float, B: float, b: float, seeds: Sequence[int] = (0,), noise: float = 0.0,
                     sweep: str = "synthetic", arch: str = "dlrm", params_per_unit: int = 1000,
-                    metric: str = "ne", bayes_ne: float | None = None, rng_seed: int = 0) -> list[TrialRecord]:
+                    metric: str = "ne", floor_ne: float | None = None, rng_seed: int = 0) -> list[TrialRecord]:
     """IsoFLOP trials: for every budget C and size s, N = s * params_per_unit parameters trained on
     D = C / (6 N) examples, metric ``E + A / N**a + B / D**b``."""
     rng = np.random.default_rng(rng_seed)
@@ -88,5 +88,5 @@ def isoflop_records(approach: str, budgets: Iterable[float], sizes: Iterable[flo
             for s in seeds:
                 y = (E + A / n ** a + B / d ** b) * _noise(rng, noise)
                 out.append(record(sweep=sweep, arch=arch, seed=s, axes={"compute": c, approach: size}, params=n,
-                                  examples=d, metrics={metric: y}, bayes_ne=bayes_ne))
+                                  examples=d, metrics={metric: y}, floor_ne=floor_ne))
     return out

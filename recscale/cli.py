@@ -91,14 +91,14 @@ def _fits(args, n_boot: int = 200):
     from analysis import fits
 
     records = _records(args)
-    return records, fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=n_boot), fits.bayes_floor(records)
+    return records, fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=n_boot), fits.record_floor(records)
 
 
 def cmd_plot(args) -> int:
     from analysis import plots
 
     records, axis_fits, floor = _fits(args)
-    fig = plots.scaling_panels(axis_fits, bayes_ne=floor, title=", ".join(Path(d).name for d in args.sweep_dirs))
+    fig = plots.scaling_panels(axis_fits, floor_ne=floor, title=", ".join(Path(d).name for d in args.sweep_dirs))
     out = Path(args.out) if args.out else Path(args.sweep_dirs[0]) / f"scaling_{args.metric}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

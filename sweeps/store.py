@@ -51,12 +51,6 @@ class TrialRecord:
     # Retrieval on synthetic data: the true process's test metrics (floor of nll, ceiling of HR/NDCG/MRR).
     oracle_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
-    # The schema-1 name of ``floor_ne``, still accepted when a record is made.
-    bayes_ne: dataclasses.InitVar[float | None] = None
-
-    def __post_init__(self, bayes_ne):
-        if bayes_ne is not None and self.floor_ne is None:
-            object.__setattr__(self, "floor_ne", bayes_ne)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
@@ -69,10 +63,6 @@ class TrialRecord:
             d["floor_ne"], d["schema"] = d.pop("bayes_ne", None), SCHEMA
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
-
-
-# Readers written against schema 1 (``record.bayes_ne``) read ``floor_ne``.
-TrialRecord.bayes_ne = property(lambda self: self.floor_ne)  # type: ignore[assignment]
 
 
 def trials_dir(sweep_dir: Path | str) -> Path:

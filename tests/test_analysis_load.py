@@ -1,5 +1,6 @@
 """Loading trial records into the tidy table and picking the points of an axis (synthetic records)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -84,3 +85,15 @@ def test_compute_axis_keeps_the_best_size_of_each_budget():
         best = min(0.55 + 7.2 / (s * 1000) ** 0.3 + 20.0 / round(c / (6 * s * 1000)) ** 0.3 for s in sizes)
         assert y == pytest.approx(best)
     assert len(pts.x) == 6  # both seeds of the best size
+
+
+
+def test_a_schema_1_record_reads_its_bayes_ne_as_floor_ne():
+    from analysis import fits
+
+    rec = synthetic.record(sweep="s", arch="dlrm", seed=0, axes={"vertical": 8}, params=100, examples=1000,
+                           metrics={"ne": 0.8}, floor_ne=0.71)
+    old = {k: v for k, v in dataclasses.asdict(rec).items() if k not in ("floor_ne", "schema")}
+    back = store.TrialRecord.from_dict({**old, "bayes_ne": 0.71})  # as written before schema 2
+    assert back.floor_ne == 0.71 and back.schema == store.SCHEMA == 2
+    assert back == rec and fits.record_floor([back]) == 0.71

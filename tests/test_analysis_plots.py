@@ -39,7 +39,7 @@ def built():
 
 
 def test_parameter_panels_are_the_seed_four_with_fits_and_bands(built):
-    fig = plots.parameter_panels(built.row_fits("parameter"), bayes_ne=BAYES)
+    fig = plots.parameter_panels(built.row_fits("parameter"), floor_ne=BAYES)
     axes = _visible(fig)
     assert [ax.get_title() for ax in axes] == ["overall / over-arch", "MLP", "horizontal embedding", "vertical embedding"]
     # each panel names its x: dense parameters for the dense axes, total for the embedding axes
@@ -48,7 +48,7 @@ def test_parameter_panels_are_the_seed_four_with_fits_and_bands(built):
     for ax in axes:
         assert ax.get_ylabel() == "NE" and ax.get_xscale() == "log"
         assert len(_fit_lines(ax)) == 1 and len(_bands(ax)) == 1
-        assert any(line.get_label().startswith("Bayes NE 0.5000") for line in ax.get_lines())
+        assert any(line.get_label().startswith("floor NE 0.5000") for line in ax.get_lines())
     # The chosen law with its exponent and the verdict are in the legend: alpha 1, saturated.
     label = _fit_lines(axes[1])[0].get_label()
     assert label.startswith("fit power law + floor: ") and "saturated (P(gain < min) = 1.00)" in label
@@ -69,7 +69,7 @@ def test_parameter_panels_draw_overall_and_overarch_together_and_say_what_is_mis
 
 
 def test_law_figure_draws_one_fit_per_approach(built):
-    fig = plots.law_figure(built.row_fits("compute"), title="compute scaling", bayes_ne=BAYES)
+    fig = plots.law_figure(built.row_fits("compute"), title="compute scaling", floor_ne=BAYES)
     (ax,) = _visible(fig)
     assert ax.get_title() == "compute scaling" and ax.get_xlabel() == "training FLOPs"
     assert sorted(line.get_label().split(":")[0] for line in _fit_lines(ax)) == ["horizontal", "mlp"]
@@ -79,7 +79,7 @@ def test_law_figure_draws_one_fit_per_approach(built):
 def test_scaling_panels_one_per_axis_with_band_when_bootstrapped():
     recs = study_records()
     axis_fits = fits.fit_axes(recs, n_boot=20)
-    fig = plots.scaling_panels(axis_fits, bayes_ne=BAYES, title="synthetic")
+    fig = plots.scaling_panels(axis_fits, floor_ne=BAYES, title="synthetic")
     axes = _visible(fig)
     assert [ax.get_title() for ax in axes] == ["horizontal", "vertical", "overarch", "mlp", "data", "compute"]
     assert [ax.get_xlabel() for ax in axes] == ["total parameters", "total parameters", "dense parameters",

@@ -14,7 +14,7 @@ JOINT = dict(E=0.55, A=7.2, a=0.3, B=20.0, b=0.3)  # N_opt grows as C^(b/(a+b)) 
 
 
 def study_records(arch="dlrm", sweep="synthetic"):
-    kw = dict(seeds=(0, 1), noise=0.001, bayes_ne=BAYES, arch=arch, sweep=sweep)
+    kw = dict(seeds=(0, 1), noise=0.001, floor_ne=BAYES, arch=arch, sweep=sweep)
     recs = synthetic.axis_records("data", 2 ** np.arange(15, 22), alpha=0.25, beta=5.0, gamma=0.55, **kw)
     for i, (axis, (alpha, beta)) in enumerate(PARAM_AXES.items()):
         recs += synthetic.axis_records(axis, [4, 8, 16, 32, 64, 128, 256], alpha=alpha, beta=beta, gamma=0.7,

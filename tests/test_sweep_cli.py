@@ -55,7 +55,7 @@ def test_fit_prints_the_table_and_plot_writes_a_png(swept, capsys):
     text = capsys.readouterr().out
     assert re.search(r"^data\s+5\s", text, re.M)
     assert "not fitted" in text and "horizontal" in text  # 3 points: a clear refusal, not a fit
-    assert "Bayes-optimal NE" in text
+    assert "floor NE of the eval set" in text
     assert main(["fit", str(out), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["axes"]
     data = next(r for r in rows if r["axis"] == "data")

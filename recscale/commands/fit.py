@@ -96,7 +96,7 @@ def _sweeps(args: argparse.Namespace) -> int:
     records = load.load_records(args.sweep_dirs)
     if not records:
         raise FileNotFoundError(f"no finished trials in {', '.join(args.sweep_dirs)}")
-    floor = fits.bayes_floor(records)
+    floor = fits.record_floor(records)
     axis_fits = fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=args.bootstrap, min_gain=args.min_gain)
     table, table_error = None, ""
     if args.table:
@@ -106,7 +106,7 @@ def _sweeps(args: argparse.Namespace) -> int:
         except FitError as e:
             table_error = f"seed table not available: {e}"
     if args.json:
-        out = {"bayes_ne": floor, "min_gain": args.min_gain, "axes": fits.fit_rows(axis_fits)}
+        out = {"floor_ne": floor, "min_gain": args.min_gain, "axes": fits.fit_rows(axis_fits)}
         if table is not None:
             out["seed_table"] = table.records()
         if table_error:
@@ -123,7 +123,7 @@ def _sweeps(args: argparse.Namespace) -> int:
             print(study.axes_markdown(table))
             print(study.evidence_markdown(table))
     if args.plot:
-        _save(plots.scaling_panels(axis_fits, bayes_ne=floor), args.plot)
+        _save(plots.scaling_panels(axis_fits, floor_ne=floor), args.plot)
     return 0
 
 
