@@ -68,6 +68,32 @@ def overall_axis(overrides: Callable[[float, Any], dict[str, Any]]) -> Axis:
     return Axis("overall", "every size knob times the value (1 = the base point)", overrides, integer=False)
 
 
+def hstu_axes(rows_doc: str) -> dict[str, Axis]:
+    """The axes of a ranking HSTU's recipe (knobs ``d_model``, ``n_heads``, ``n_blocks``,
+    ``rows``, ``head_mlp``); ``rows_doc`` says what its embedding rows are."""
+
+    def width(d: float, base) -> dict:
+        return {"model.d_model": multiple_of(d, base.n_heads)}
+
+    def overall(s: float, base) -> dict:
+        return {
+            **width(base.d_model * s, base),
+            "model.n_blocks": scaled(base.n_blocks, s),
+            "model.rows": scaled(base.rows, s),
+            "model.head_mlp": scaled_all(base.head_mlp, s),
+        }
+
+    return {
+        "horizontal": Axis("horizontal", "model width d (rounded to a multiple of the heads)", width),
+        "vertical": Axis("vertical", rows_doc, lambda v, base: {"model.rows": v}),
+        "mlp": Axis("mlp", "depth (HSTU blocks)", lambda v, base: {"model.n_blocks": v}),
+        "overarch": Axis("overarch", "width of the ranking head's widest layer, proportions kept",
+                         lambda v, base: {"model.head_mlp": widest_at(base.head_mlp, v)}),
+        "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
+        "overall": overall_axis(overall),
+    }
+
+
 COMMON_AXES = {
     "data": Axis("data", "training examples (a prefix of the training stream)", lambda v, base: {"data.examples": v}),
 }

@@ -12,7 +12,7 @@ import dataclasses
 
 from models import hstu_gen
 from sweeps.config import checked
-from sweeps.recipes import Axis, check_activation, multiple_of, overall_axis, scaled, scaled_all, widest_at
+from sweeps.recipes import check_activation, hstu_axes
 
 TASK = "generative"
 
@@ -40,25 +40,4 @@ def build(spec: ModelKnobs, item_rows: int, category_rows: int, context_rows: in
     )
 
 
-def _width(d: int, base: ModelKnobs) -> dict:
-    return {"model.d_model": multiple_of(d, base.n_heads)}
-
-
-def _overall(s: float, base: ModelKnobs) -> dict:
-    return {
-        **_width(base.d_model * s, base),
-        "model.n_blocks": scaled(base.n_blocks, s),
-        "model.rows": scaled(base.rows, s),
-        "model.head_mlp": scaled_all(base.head_mlp, s),
-    }
-
-
-AXES = {
-    "horizontal": Axis("horizontal", "model width d (rounded to a multiple of the heads)", _width),
-    "vertical": Axis("vertical", "item embedding rows (hash size)", lambda v, base: {"model.rows": v}),
-    "mlp": Axis("mlp", "depth (HSTU blocks)", lambda v, base: {"model.n_blocks": v}),
-    "overarch": Axis("overarch", "width of the ranking head's widest layer, proportions kept",
-                     lambda v, base: {"model.head_mlp": widest_at(base.head_mlp, v)}),
-    "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
-    "overall": overall_axis(_overall),
-}
+AXES = hstu_axes("item embedding rows (hash size)")

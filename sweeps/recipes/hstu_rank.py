@@ -15,14 +15,9 @@ from models import hstu_rank
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
 from sweeps.recipes import (
-    Axis,
     check_activation,
-    multiple_of,
-    overall_axis,
-    scaled,
-    scaled_all,
+    hstu_axes,
     sparse_tables,
-    widest_at,
 )
 
 TASK = "ctr"
@@ -56,28 +51,4 @@ def build(spec: ModelKnobs, n_dense: int, fields: tuple[Field, ...]) -> hstu_ran
     )
 
 
-def _width(d: int, base: ModelKnobs) -> dict:
-    return {"model.d_model": multiple_of(d, base.n_heads)}
-
-
-def _scale_head(width: int, base: ModelKnobs) -> dict:
-    return {"model.head_mlp": widest_at(base.head_mlp, width)}
-
-
-def _overall(s: float, base: ModelKnobs) -> dict:
-    return {
-        **_width(base.d_model * s, base),
-        "model.n_blocks": scaled(base.n_blocks, s),
-        "model.rows": scaled(base.rows, s),
-        "model.head_mlp": scaled_all(base.head_mlp, s),
-    }
-
-
-AXES = {
-    "horizontal": Axis("horizontal", "model width d (rounded to a multiple of the heads)", _width),
-    "vertical": Axis("vertical", "embedding rows per table (hash size)", lambda v, base: {"model.rows": v}),
-    "mlp": Axis("mlp", "depth (HSTU blocks)", lambda v, base: {"model.n_blocks": v}),
-    "overarch": Axis("overarch", "width of the ranking head's widest layer, proportions kept", _scale_head),
-    "heads": Axis("heads", "attention heads", lambda v, base: {"model.n_heads": v}),
-    "overall": overall_axis(_overall),
-}
+AXES = hstu_axes("embedding rows per table (hash size)")
