@@ -15,6 +15,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from models import hstu_gen
+from sweeps import spec as spec_mod, store, tasks
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # Figures each notebook must draw in quick mode (its display(fig) calls that always run).
 MIN_FIGURES = {"01_quickstart": 2, "02_compare_architectures": 2, "03_seed_table": 4}
@@ -48,10 +51,16 @@ async def _run_chain(names, results):
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def runs(tmp_path_factory):
+    """Where the notebooks' quick sweeps are written (``RECSCALE_RUNS``)."""
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def executed(runs):
     env = {
         "RECSCALE_QUICK": "1",
-        "RECSCALE_RUNS": str(tmp_path_factory.mktemp("runs")),
+        "RECSCALE_RUNS": str(runs),
         "MPLBACKEND": "Agg",
         "WANDB_MODE": "disabled",
     }
@@ -85,3 +94,37 @@ def test_notebook_runs_in_quick_mode_and_draws_its_figures(executed, name):
     assert len(figures) >= MIN_FIGURES[name]
     summaries = [o["data"]["text/plain"] for o in outputs if "SweepSummary(" in o.get("data", {}).get("text/plain", "")]
     assert len(summaries) == 1 and "failed=0" in summaries[0]  # the sweep ran (or resumed) without failures
+
+
+# Notebook 02 runs the quick generative-ranking study (sweeps/specs/generative_ranking_quick.yaml):
+# the suite checks that study's records here instead of training it a second time.
+GEN_QUICK = Path(__file__).resolve().parents[1] / "sweeps" / "specs" / "generative_ranking_quick.yaml"
+
+
+@pytest.fixture(scope="module")
+def generative_quick(executed, runs):
+    nb = executed["02_compare_architectures"]
+    if isinstance(nb, Exception):
+        pytest.fail(f"02_compare_architectures failed:\n{nb}")
+    return list(store.read_all(runs / spec_mod.load(GEN_QUICK).name))
+
+
+def test_the_quick_generative_study_trains_all_three_and_every_trial_learns(generative_quick):
+    records = generative_quick
+    assert len(records) == len(spec_mod.expand(spec_mod.load(GEN_QUICK)))
+    assert {r.arch for r in records} == {"dlrm", "hstu_gen", "hstu_rank"}
+    assert len({r.floor_ne for r in records}) == 1  # one eval set for all three
+    for r in records:
+        assert r.status == "finished", r.message
+        assert r.floor_ne < r.final_metrics["ne"] < 1, (r.arch, r.final_metrics)
+        assert r.train_flops == pytest.approx(r.flops_per_example["train"] * r.examples_seen)
+
+
+def test_generative_records_count_flops_per_label(generative_quick):
+    (gen,) = [r for r in generative_quick if r.arch == "hstu_gen"]
+    (trial,) = [t for t in spec_mod.expand(spec_mod.load(GEN_QUICK)) if t.config.arch == "hstu_gen"]
+    model_cfg = tasks.model_config(trial.config)
+    assert gen.flops_per_example["forward"] == hstu_gen.forward_flops(model_cfg)
+    # per label: a whole sequence's forward FLOPs over its labels, and labels = impressions trained on
+    assert gen.flops_per_example["forward"] == pytest.approx(hstu_gen.sequence_flops(model_cfg) / model_cfg.max_events, abs=1)
+    assert gen.examples_seen % model_cfg.max_events == 0
