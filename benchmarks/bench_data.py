@@ -6,7 +6,7 @@ Run: python benchmarks/bench_data.py [--lines 1048576] [--examples 524288]
    of the counts and 10% of the categories empty, as in the real file).
 2. ``prepare``: parses it into the cache (rows/s and MB/s), ids renumbered (Kaggle's
    default) or kept hashed, in one process and in one per CPU.
-3. Streaming: reads the training rows exactly as the trainer does (``_chunk_arrays``:
+3. Streaming: reads the training rows exactly as the trainer does (``sweeps.train.ctr.chunk_arrays``:
    chunks of 32 steps x 1024 examples sliced from the memory maps), from a fresh open.
 4. Trainer: one quickstart-size DLRM trial (quickstart model, 2^19 examples, batch 1024)
    on the prepared data; its examples/s is the consumption rate streaming must beat.

@@ -159,21 +159,8 @@ def _build(model_cfg, arch: str, optim_cfg: OptimConfig, chunk: int, batch_size:
 
 def chunk_arrays(data: Batch, start: int, steps: int, batch_size: int, total_steps: int):
     """``steps`` batches starting at step ``start``; steps past the budget are padding."""
-    n_real = max(0, min(steps, total_steps - start))
-    lo, hi = start * batch_size, (start + n_real) * batch_size
-    pad = (steps - n_real) * batch_size
-
-    def shape(a):
-        if pad:
-            a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)])
-        return a.reshape(steps, batch_size, *a.shape[1:])
-
-    part = data.slice(lo, hi)
-    batches = {
-        "inputs": {"dense": shape(part.dense), "ids": {k: shape(v) for k, v in part.ids.items()}},
-        "label": shape(part.label),
-    }
-    return batches, np.arange(steps) < n_real
+    rows = {"inputs": {"dense": data.dense, "ids": data.ids}, "label": data.label}
+    return lanes.chunk_rows(rows, start, steps, batch_size, total_steps)
 
 
 def _padded(inputs: dict, n: int) -> dict:

@@ -69,19 +69,9 @@ def _build(model_cfg, arch: str, optim_cfg, chunk: int, batch_size: int):
 
 
 def _chunk(seqs: dict, step: int, chunk: int, bs: int, total: int):
-    n_real = max(0, min(chunk, total - step))
-    lo, hi = step * bs, (step + n_real) * bs
-    pad = (chunk - n_real) * bs
-
-    def shape(a):
-        a = a[lo:hi]
-        if pad:
-            a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)])
-        return a.reshape(chunk, bs, *a.shape[1:])
-
-    arrays = {k: shape(v) for k, v in seqs.items()}
+    arrays, active = lanes.chunk_rows(seqs, step, chunk, bs, total)
     label = {"click": arrays["click"].astype(np.float32), "valid": arrays["valid"]}
-    return {"inputs": arrays, "label": label}, np.arange(chunk) < n_real
+    return {"inputs": arrays, "label": label}, active
 
 
 def eval_predictions(predict, state, users: Users, tail: int) -> np.ndarray:

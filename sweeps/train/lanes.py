@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import jax
 import numpy as np
 
 from sweeps.train import checkpoint
@@ -47,6 +48,23 @@ class Schedule:
     chunk: int
     examples_per_step: int
     marks: Sequence[int]
+
+
+def chunk_rows(rows: Any, start: int, steps: int, batch_size: int, total_steps: int) -> tuple[Any, np.ndarray]:
+    """The ``steps`` batches of ``rows`` (a tree of arrays, one row per example) starting at
+    step ``start``, each leaf shaped ``[steps, batch_size, ...]``, and which steps are real:
+    steps past ``total_steps`` are zero padding."""
+    n_real = max(0, min(steps, total_steps - start))
+    lo, hi = start * batch_size, (start + n_real) * batch_size
+    pad = (steps - n_real) * batch_size
+
+    def shape(a):
+        a = a[lo:hi]
+        if pad:
+            a = np.concatenate([a, np.zeros((pad, *a.shape[1:]), a.dtype)])
+        return a.reshape(steps, batch_size, *a.shape[1:])
+
+    return jax.tree.map(shape, rows), np.arange(steps) < n_real
 
 
 def run(
