@@ -77,6 +77,7 @@ def _record(trial: PlannedTrial, sweep: str, task, params: dict, flops: dict, re
         floor_ne=res.floor,
         message=res.message,
         oracle_metrics=res.oracle or {},
+        valid_metrics=res.validation or {},
     )
 
 

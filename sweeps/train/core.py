@@ -72,6 +72,9 @@ class TrainResult:
     floor: float | None = None  # the best value any model can reach (CTR world: its Bayes NE)
     forward_flops: float | None = None  # expected forward FLOPs per example when training changed them
     oracle: dict | None = None  # the true generative process's metrics on the same targets
+    # The metrics on a validation set that is not the evaluation set, at the reported point:
+    # what per-point selection (a spec's ``select:``) chooses by. None where there is none.
+    validation: dict | None = None
 
 
 class CompileOnce:
