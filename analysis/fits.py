@@ -19,7 +19,8 @@ from analysis.load import AxisPoints, axes_of, axis_points
 from scaling import AxisAnalysis, FitError, LawFit, analyse_axis
 from scaling.evidence import LAW_LABELS
 from scaling.verdict import MIN_GAIN
-from sweeps.store import TrialRecord
+from sweeps.selection import higher_is_better
+from sweeps.store import TrialRecord, split_axis
 
 DEFAULT_X = {"data": "examples", "horizontal": "params", "vertical": "params", "overall": "params",
              "overarch": "dense_params", "mlp": "dense_params", "compute": "flops"}
@@ -53,14 +54,10 @@ def record_floor(records: Iterable[TrialRecord]) -> float | None:
     return min(floors) if floors else None
 
 
-def higher_is_better(metric: str) -> bool:
-    """AUC, HR@K, NDCG@K and MRR improve upwards; NE, log loss and NLL downwards."""
-    return metric == "auc" or metric == "mrr" or metric.startswith(("hr@", "ndcg@"))
-
-
 def x_of(axis: str, x: str | None) -> str:
-    """The x an axis is measured in: ``x`` when given, else its default (``DEFAULT_X``, or its own value)."""
-    return x if x is not None else DEFAULT_X.get(axis, "scale")
+    """The x an axis is measured in: ``x`` when given, else its default (``DEFAULT_X``, or its
+    own value); a data axis grown from a labelled base (``data@vertical``) as the data axis."""
+    return x if x is not None else DEFAULT_X.get(split_axis(axis)[0], "scale")
 
 
 def analyse_points(pts: AxisPoints, *, higher: bool, floor: float | None, n_boot: int, seed: int,

@@ -9,8 +9,8 @@ from typing import Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from sweeps import store
-from sweeps.store import TrialRecord
+from sweeps import selection, store
+from sweeps.store import TrialRecord, split_axis
 
 X_VALUES: dict[str, Callable[[TrialRecord, str], float]] = {
     "scale": lambda r, axis: float(r.axes[axis]),
@@ -24,13 +24,28 @@ AXIS_ORDER = ("horizontal", "vertical", "overarch", "mlp", "overall", "data", "c
 STATUSES = ("finished", "diverged", "failed")
 
 
-def load_records(sweep_dirs: Iterable[str | Path], *, status: str | None = "finished") -> list[TrialRecord]:
-    """All records of the given sweeps; only those with ``status`` unless it is None."""
+VARIANTS = ("chosen", "all")
+
+
+def load_records(sweep_dirs: Iterable[str | Path], *, status: str | None = "finished",
+                 variants: str = "chosen") -> list[TrialRecord]:
+    """All records of the given sweeps; only those with ``status`` unless it is None.
+
+    Under a spec's ``select:`` each point trained in several variants; by default only
+    the chosen variant of each point is kept (``sweeps.selection``: best mean validation
+    metric over the seeds; a point whose variants are not all recorded, or have none
+    usable, is left out). ``variants="all"`` keeps every variant. Either way each variant's
+    ``selection`` says ``chosen: true/false``.
+    """
+    if variants not in VARIANTS:
+        raise ValueError(f"unknown variants {variants!r}; expected one of {', '.join(VARIANTS)}")
     out = []
     for d in sweep_dirs:
         if not Path(d).is_dir():
             raise FileNotFoundError(f"no sweep directory at {d}")
-        out += [r for r in store.read_all(d) if status is None or r.status == status]
+        recs = selection.annotate(store.read_all(d))
+        out += [r for r in recs if (status is None or r.status == status)
+                and (variants == "all" or selection.is_chosen(r))]
     return out
 
 
@@ -47,20 +62,22 @@ def unfinished(records: Iterable[TrialRecord]) -> list[TrialRecord]:
 # The tidy table: one row per trial.
 
 
-TRIAL_COLUMNS = ("sweep", "trial_id", "arch", "seed", "status", "axes")
+TRIAL_COLUMNS = ("sweep", "trial_id", "arch", "seed", "status", "axes", "group", "variant", "chosen")
 
 
 def trial_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
     """The tidy table of ``records``: a pandas DataFrame, one row per trial, in sweep and trial-id order.
 
     Columns: ``sweep, trial_id, arch, seed, status, axes`` (the axes the trial lies on,
-    comma-joined), ``x.<axis>`` (its value on each axis, NaN off it), ``params,
+    comma-joined), ``group, variant, chosen`` (under a ``select:``: the point's group id,
+    the variant as ``key=value, ...`` and whether it is the point's chosen variant; for a
+    trial that is no variant ``""``, ``""`` and True), ``x.<axis>`` (its value on each axis, NaN off it), ``params,
     embedding_params, dense_params, flops_per_example, train_flops, examples``, one column
     per final metric, ``wall_time_s`` and ``message`` (the last line of a failure). Numbers
     are float (NaN where absent), ``seed`` is int. :func:`analysis.tabular.markdown`
     renders it.
     """
-    recs = sorted(records, key=lambda r: (r.sweep, r.trial_id))
+    recs = sorted(selection.annotate(records), key=lambda r: (r.sweep, r.trial_id))
     axes = axes_of(recs, include_compute_only=True)
     metrics = sorted({m for r in recs for m in r.final_metrics if m not in ("examples", "step")})
     nan = float("nan")
@@ -68,7 +85,8 @@ def trial_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
     for r in recs:
         lines = (r.message or "").strip().splitlines()
         row = {"sweep": r.sweep, "trial_id": r.trial_id, "arch": r.arch, "seed": r.seed, "status": r.status,
-               "axes": ",".join(a for a in axes if a in r.axes)}
+               "axes": ",".join(a for a in axes if a in r.axes), "group": r.selection.get("group", ""),
+               "variant": selection.variant_label(r.selection.get("variant", {})), "chosen": selection.is_chosen(r)}
         for a in axes:
             v = r.axes.get(a)
             row[f"x.{a}"] = float(v) if isinstance(v, (int, float)) else nan
@@ -82,7 +100,7 @@ def trial_table(records: Iterable[TrialRecord]) -> pd.DataFrame:
     columns = [*TRIAL_COLUMNS, *(f"x.{a}" for a in axes), "params", "embedding_params", "dense_params",
                "flops_per_example", "train_flops", "examples", *metrics, "wall_time_s", "message"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"seed": "int64"}) if rows else frame
+    return frame.astype({"seed": "int64", "chosen": bool}) if rows else frame
 
 
 # ---------------------------------------------------------------------------------------
@@ -118,7 +136,9 @@ def axes_of(records: Iterable[TrialRecord], *, include_compute_only: bool = Fals
             if not include_compute_only:
                 continue
         found.update(r.axes)
-    return [a for a in AXIS_ORDER if a in found] + sorted(found - set(AXIS_ORDER))
+    order = {a: i for i, a in enumerate(AXIS_ORDER)}
+    # A data axis grown from a labelled base (``data@vertical``) follows the data axis.
+    return sorted(found, key=lambda a: (order.get(split_axis(a)[0], len(order)), split_axis(a)[0], split_axis(a)[1] or ""))
 
 
 def on_axis(records: Iterable[TrialRecord], axis: str) -> list[TrialRecord]:
@@ -137,10 +157,8 @@ def on_axis(records: Iterable[TrialRecord], axis: str) -> list[TrialRecord]:
 
 def best_per_budget(records: list[TrialRecord], metric: str | None = None) -> list[TrialRecord]:
     """Per compute budget, every seed of the model size whose mean metric is best."""
-    from analysis.fits import higher_is_better  # fits imports this module
-
     metric = metric or _default_metric(records)
-    sign = -1.0 if higher_is_better(metric) else 1.0
+    sign = -1.0 if selection.higher_is_better(metric) else 1.0
     out = []
     for budget in sorted({r.axes["compute"] for r in records}):
         at = [r for r in records if r.axes["compute"] == budget and metric in r.final_metrics]

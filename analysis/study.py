@@ -1,7 +1,10 @@
 """The seed table of a study (Ardalani et al. 2022): data, parameter and compute rows,
 and how its form compares with the published one.
 
-Rows and their x: ``data`` is the data axis against training examples; ``parameter``
+Rows and their x: ``data`` is the data axis against training examples (with data axes
+grown from labelled bases, ``axes: {data: {from: {vertical: ...}}}``, one entry per base,
+named by its axis, so the best-approach column says which growth gains most from data;
+the plain data axis is ``data``, code D); ``parameter``
 holds every parameter axis, each against the parameters its growth changes
 (:data:`analysis.fits.DEFAULT_X`: dense parameters for MLP and over-arch, total parameters
 for vertical, horizontal and overall); ``compute`` holds one entry per isoFLOP approach
@@ -31,7 +34,7 @@ from analysis.load import AxisPoints, axes_of, axis_points
 from scaling import AxisData, SeedTable, seed_table
 from scaling.table import AxisResult, assemble
 from scaling.verdict import MIN_GAIN
-from sweeps.store import TrialRecord
+from sweeps.store import TrialRecord, split_axis
 
 # Which row of the seed table an axis belongs to.
 ROW_OF_AXIS = {"data": "data", "horizontal": "parameter", "vertical": "parameter", "overarch": "parameter",
@@ -55,9 +58,11 @@ def study_points(records: list[TrialRecord], *, metric: str = "ne",
     """``{row kind: {axis or approach: points}}`` with x per :func:`analysis.fits.x_of`."""
     study: dict[str, dict[str, AxisPoints]] = {}
     for axis in axes_of(records):
-        if axis not in ROW_OF_AXIS or axis == "compute":
+        kind, label = split_axis(axis)
+        if kind not in ROW_OF_AXIS or kind == "compute":
             continue
-        study.setdefault(ROW_OF_AXIS[axis], {})[axis] = axis_points(records, axis, metric=metric, x=x_of(axis, x))
+        # A data axis grown from the base labelled ``vertical`` is the data row's ``vertical`` approach.
+        study.setdefault(ROW_OF_AXIS[kind], {})[label or axis] = axis_points(records, axis, metric=metric, x=x_of(axis, x))
     for (_arch, approach), best in best_by_approach(records, metric).items():
         study.setdefault("compute", {})[approach] = axis_points(best, "compute", metric=metric, x=x_of("compute", x))
     return study

@@ -1,26 +1,37 @@
 """Expand a ``SweepSpec`` into planned trials, deduplicated by trial id.
 
 A trial reached from several places (the base point lies on every axis) is planned once
-and records every axis, grid key or budget it lies on.
+and records every axis, grid key or budget it lies on. Under a ``select:``, every point
+is planned once per variant and seed; its trials share a group id (a hash of the point's
+config without the variants, whatever the seed) and each records its variant.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from typing import TYPE_CHECKING, Iterator
 
 from sweeps import recipes, tasks
 from sweeps.config import TrialConfig
 from sweeps.errors import SpecError
-from sweeps.trials import PlannedTrial, build_config, merge, nest
+from sweeps.store import grown_axis
+from sweeps.trials import PlannedTrial, Variant, build_config, merge, nest
 
 if TYPE_CHECKING:  # the spec's types; sweeps.spec imports this module
-    from sweeps.spec import Part, SweepSpec
+    from sweeps.spec import Part, Select, SweepSpec
 
 
 def _axis_points(arch: str, part: Part, base: TrialConfig, prefix: str) -> Iterator[tuple[dict, dict, str]]:
     known = recipes.axes(arch)
     for axis, values in part.axes.items():
+        if axis == "data" and part.bases:  # one data axis per labelled base, each grown from its base
+            for label, size in part.bases.items():
+                grown = known[label].overrides(size, base.model)
+                for value in values:
+                    over = {**grown, **known[axis].overrides(value, base.model)}
+                    yield {grown_axis(axis, label): value}, over, f"{prefix}axes.data.from.{label}"
+            continue
         for i, value in enumerate(values):
             yield {axis: value}, known[axis].overrides(value, base.model), f"{prefix}axes.{axis}[{i}]"
 
@@ -87,6 +98,28 @@ def _build(arch: str, seed: int, tree: dict, field: str) -> TrialConfig:
         raise SpecError(field, str(e)) from None
 
 
+def _check_select(arch: str, sel: Select, tree: dict, seed: int) -> None:
+    """Every value of every ``over`` key makes a valid trial (errors name ``select.over.KEY[i]``)."""
+    for key, values in sel.over.items():
+        for i, value in enumerate(values):
+            field = f"{sel.field}.over.{key}[{i}]"
+            _build(arch, seed, merge(tree, nest({key: value}, field)), field)
+
+
+def _variants(arch: str, sel: Select | None, point_tree: dict, overrides: dict, seeds, field: str):
+    """``(config, Variant or None)`` of every trial of one point: per variant, every seed."""
+    if sel is None:
+        return [(_build(arch, seed, point_tree, field), None) for seed in seeds]
+    clash = sorted(set(sel.over) & set(overrides))
+    if clash:
+        raise SpecError(f"{sel.field}.over.{clash[0]}", f"also set by the point {field}; a key is a point's or a variant's, not both")
+    point = hashlib.sha256(f"select:{build_config(arch, 0, point_tree, field).trial_id}".encode()).hexdigest()[:12]
+    cfgs = [(i, v, _build(arch, seed, merge(point_tree, nest(v, field)), field))
+            for i, v in enumerate(sel.variants()) for seed in seeds]
+    members = tuple(c.trial_id for _, _, c in cfgs)
+    return [(c, Variant(point, v, i, sel.by, sel.goal, members)) for i, v, c in cfgs]
+
+
 def expand_spec(spec: SweepSpec) -> list[PlannedTrial]:
     planned: dict[str, PlannedTrial] = {}
     for arch in spec.archs:
@@ -95,6 +128,8 @@ def expand_spec(spec: SweepSpec) -> list[PlannedTrial]:
             prefix = f"{part.field}." if part.field else ""
             tree = merge(arch_tree, part.base)
             base = _build(arch, spec.seeds[0], tree, f"{prefix}base" if part.field else "base")
+            if part.select is not None:
+                _check_select(arch, part.select, tree, spec.seeds[0])
             points = itertools.chain(
                 _axis_points(arch, part, base, prefix),
                 _grid_points(part, prefix),
@@ -104,8 +139,11 @@ def expand_spec(spec: SweepSpec) -> list[PlannedTrial]:
             )
             for membership, overrides, field in points:
                 point_tree = merge(tree, nest(overrides, field))
-                for seed in spec.seeds:
-                    cfg = _build(arch, seed, point_tree, field)
+                for cfg, variant in _variants(arch, part.select, point_tree, overrides, spec.seeds, field):
                     prev = planned.get(cfg.trial_id)
-                    planned[cfg.trial_id] = PlannedTrial(cfg, {**(prev.axes if prev else {}), **membership})
+                    if prev is not None and prev.selection != variant:
+                        where = part.select.field if part.select else field
+                        raise SpecError(where, f"trial {cfg.trial_id} ({field}) is also planned by another part "
+                                        "with a different select (or none); parts that share points need the same select")
+                    planned[cfg.trial_id] = PlannedTrial(cfg, {**(prev.axes if prev else {}), **membership}, variant)
     return list(planned.values())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import models
 from sweeps import tasks
+from sweeps.selection import variant_label
 from sweeps.spec import describe_point
 from sweeps.trials import PlannedTrial
 
@@ -52,16 +54,36 @@ def plan(trials: list[PlannedTrial]) -> list[TrialPlan]:
     return out
 
 
+def points(plans: list[TrialPlan]) -> str:
+    """``"7 points x 6 variants x 2 seeds"`` when some trial is a ``select:`` variant (a
+    group is one point), else ``""``."""
+    if all(p.trial.selection is None for p in plans):
+        return ""
+    variants: dict[str, set[int]] = {}
+    for p in plans:
+        sel, cfg = p.trial.selection, p.trial.config
+        key = sel.group if sel is not None else json.dumps({**cfg.to_dict(), "seed": None}, sort_keys=True)
+        variants.setdefault(key, set()).add(sel.index if sel is not None else 0)
+    counts = sorted({len(v) for v in variants.values()})
+    each = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    seeds = len({p.trial.config.seed for p in plans})
+    return f"{len(variants)} points x {each} variants x {seeds} seed{'s' if seeds > 1 else ''}"
+
+
 def format_plan(plans: list[TrialPlan]) -> str:
     head = f"{'trial':<12} {'seed':>4} {'params':>10} {'examples':>10} {'train FLOPs':>12} {'est. s':>7}  axes"
     lines = [head, "-" * len(head)]
     for p in plans:
         where = describe_point(p.trial.axes)
+        if p.trial.selection is not None:
+            where += f" | variant {p.trial.selection.index}: {variant_label(p.trial.selection.variant)}"
         lines.append(
             f"{p.trial.trial_id:<12} {p.trial.config.seed:>4} {p.params['total']:>10,} {p.examples:>10,} "
             f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"
         )
     total = sum(p.est_seconds for p in plans)
     shapes = len({(p.trial.config.arch, p.trial.config.model) for p in plans})
-    lines.append(f"{len(plans)} trials, {shapes} model shapes, estimated {total / 60:.1f} min on one CPU worker")
+    grouped = points(plans)
+    lines.append(f"{len(plans)} trials{f' ({grouped})' if grouped else ''}, {shapes} model shapes, "
+                 f"estimated {total / 60:.1f} min on one CPU worker")
     return "\n".join(lines)

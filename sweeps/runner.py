@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 import models
-from sweeps import claims, executors, packed, plan, spec as spec_mod, store, tasks, tracking
+from sweeps import claims, executors, packed, plan, selection, spec as spec_mod, store, tasks, tracking
 from sweeps.progress import OnProgress, Progress
 from sweeps.spec import SweepSpec
 from sweeps.train import checkpoint
@@ -47,6 +47,7 @@ def _common(trial: PlannedTrial, sweep: str, task) -> dict:
     return dict(
         trial_id=cfg.trial_id, sweep=sweep, arch=cfg.arch, seed=cfg.seed, axes=dict(trial.axes),
         config=cfg.to_dict(), metric_note=task.METRIC_NOTE, versions=versions(),
+        selection=trial.selection.record() if trial.selection is not None else {},
     )
 
 
@@ -155,6 +156,15 @@ def _estimates(trials: list[PlannedTrial], log: Callable[[str], None]) -> dict[s
         return {}
 
 
+def write_selection(sweep_dir: Path) -> dict[str, selection.GroupChoice]:
+    """``sweep_dir/selection.json``: the choice per selection group, from every record there
+    (none written when no record is a variant of a ``select:``)."""
+    choices = selection.choose(store.read_all(sweep_dir))
+    if choices:
+        store.write_atomic(sweep_dir / selection.FILE, selection.to_json(choices))
+    return choices
+
+
 def run(
     spec: SweepSpec,
     sweep_dir: Path | str,
@@ -175,7 +185,8 @@ def run(
     trials in flight: a re-run skips every recorded trial. Several drivers may run on one
     ``sweep_dir`` at once: each claims a trial before training it and skips the trials
     others hold (``sweeps.claims``), waits for them at the end, and takes over a claim
-    whose heartbeat is older than ``claim_timeout`` seconds. Checkpoints of trials in
+    whose heartbeat is older than ``claim_timeout`` seconds. Under a ``select:``, each run
+    ends by writing ``selection.json`` (``write_selection``), the choice per point so far. Checkpoints of trials in
     progress go to ``checkpoint_dir`` (default ``sweep_dir/checkpoints``; a shared path for
     the processes of a multi-host program or for Ray workers on several nodes). ``wandb`` (default: the
     spec's ``logging.wandb``) mirrors each record to wandb. With ``pack``, trials that
@@ -251,6 +262,9 @@ def run(
                     log(f"waiting for {len(pending)} trial(s) claimed by other drivers")
                 waiting = True
                 time.sleep(held.heartbeat_s)
+        choices = write_selection(sweep_dir)
+        if choices:
+            log(selection.summary(choices)[0])
     finally:
         held.close()
         progress.close()

@@ -9,11 +9,19 @@ Grammar (see the README for examples)::
     base: {...}              # shared base point, nested or dotted keys
     per_arch: {wide_deep: {model.deep_mlp: [64, 32]}}   # overrides for one architecture
     axes: {horizontal: [...], data: [...]}               # one axis at a time from the base
+    axes: {data: {from: {vertical: 4096, mlp: 128}, values: [...]}}   # data axes from labelled bases
     grid: {model.embed_dim: [8, 16], optim.lr: [0.003, 0.01]}   # product of lists
     zip: {model.embed_dim: [8, 16], model.rows: [512, 1024]}   # paired lists
     compute: {budgets: [1e11, 1e12], axis: overall, sizes: [0.5, 1, 2], tolerance: 0.05}
-    chain: [{grid: ...}, {axes: ...}]                    # further parts, each with its own base
+    select: {over: {optim.lr: [0.003, 0.01]}, by: ne}    # every point in every variant; keep the best on validation
+    chain: [{grid: ...}, {axes: ...}]                    # further parts, each with its own base (and select)
     logging: {wandb: {project: NAME}}
+
+A data axis grown ``from`` labelled bases grows each base (the part's base moved along that
+axis to that value) along data, and its trials record the axis as ``data@<label>``. A
+``select:`` (top level: every part; a chain part's own replaces it, ``select: false`` drops
+it) trains each point once per variant and records which group and variant each trial
+is; ``sweeps.selection`` chooses per point on the validation metric ``by``.
 
 Every error names the field (``axes.horizontal[2]``, ``base.model.embed_dim``) and is
 raised before anything trains.
@@ -22,12 +30,13 @@ raised before anything trains.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from sweeps import recipes
+from sweeps import recipes, selection
 from sweeps.config import from_dict
 from sweeps.errors import SpecError
 from sweeps.expand import expand_spec
@@ -37,7 +46,8 @@ from sweeps.trials import SECTIONS, PlannedTrial, build_config, merge, nest
 __all__ = ["PlannedTrial", "SweepSpec", "build_config", "dump", "expand", "load", "merge", "nest", "parse"]
 
 TOP_KEYS = ("name", "description", "include", "arch", "seeds", "base", "per_arch", "logging", "chain")
-PART_KEYS = ("base", "axes", "grid", "zip", "compute")
+PART_KEYS = ("base", "axes", "grid", "zip", "compute", "select")
+SELECT_KEYS = ("over", "by", "goal")
 
 
 def describe_point(axes: dict[str, Any]) -> str:
@@ -55,6 +65,22 @@ class ComputeBudgets:
 
 
 @dataclasses.dataclass(frozen=True)
+class Select:
+    """Per-point selection: every point trains in each variant (the product of the ``over``
+    lists, in their order); the variant best on the validation metric ``by`` (``goal``:
+    min or max) is the point's value."""
+
+    over: dict[str, tuple[Any, ...]]
+    by: str
+    goal: str
+    field: str  # where in the spec it lives (``select``, ``chain[1].select``)
+
+    def variants(self) -> list[dict[str, Any]]:
+        keys = list(self.over)
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.over[k] for k in keys))]
+
+
+@dataclasses.dataclass(frozen=True)
 class Part:
     """One block of trials: its own base overrides and any of axes, grid, zip, compute."""
 
@@ -64,6 +90,8 @@ class Part:
     zip: dict[str, tuple[Any, ...]]
     compute: ComputeBudgets | None
     field: str  # where in the spec this part lives, for error messages
+    select: Select | None = None
+    bases: dict[str, float] = dataclasses.field(default_factory=dict)  # the data axis' labelled bases (axis -> value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,16 +146,71 @@ def _number_list(values: Any, field: str, *, integer: bool) -> tuple:
     return out
 
 
-def _axes(value: Any, field: str, axes_by_arch: dict[str, dict]) -> dict[str, tuple]:
+def _size_axis(axis: Any, field: str, axes_by_arch: dict[str, dict], *, size_only: bool = False) -> bool:
+    """Check that ``axis`` is an axis of every architecture (a model-size axis with
+    ``size_only``); return whether its values are integers."""
+    missing = [a for a, known in axes_by_arch.items() if axis not in known]
+    if missing or (size_only and axis in ("data", "compute")):
+        known = sorted(set.intersection(*(set(k) for k in axes_by_arch.values())) - ({"data", "compute"} if size_only else set()))
+        who = f"for {missing[0]}" if missing else "to grow a base along"
+        raise SpecError(field, f"unknown axis {who}; expected one of {', '.join(known)}")
+    return all(known[axis].integer for known in axes_by_arch.values())
+
+
+def _data_from(value: dict, field: str, axes_by_arch: dict[str, dict]) -> tuple[tuple, dict[str, float]]:
+    """``{from: {axis: value}, values: [...]}``: the data values and the labelled bases."""
+    unknown = sorted(set(value) - {"from", "values"})
+    if unknown:
+        raise SpecError(f"{field}.{unknown[0]}", "unknown key; expected from, values")
+    for key in ("from", "values"):
+        if key not in value:
+            raise SpecError(f"{field}.{key}", "missing")
+    bases = _mapping(value["from"], f"{field}.from")
+    if not bases:
+        raise SpecError(f"{field}.from", "expected a mapping of axis: value, one labelled base per axis")
     out = {}
+    for axis, size in bases.items():
+        integer = _size_axis(axis, f"{field}.from.{axis}", axes_by_arch, size_only=True)
+        out[axis] = _number_list([size], f"{field}.from.{axis}", integer=integer)[0]
+    return _number_list(value["values"], f"{field}.values", integer=True), out
+
+
+def _axes(value: Any, field: str, axes_by_arch: dict[str, dict]) -> tuple[dict[str, tuple], dict[str, float]]:
+    out, bases = {}, {}
     for axis, values in _mapping(value, field).items():
-        missing = [a for a, known in axes_by_arch.items() if axis not in known]
-        if missing:
-            known = sorted(set.intersection(*(set(k) for k in axes_by_arch.values())))
-            raise SpecError(f"{field}.{axis}", f"unknown axis for {missing[0]}; expected one of {', '.join(known)}")
-        integer = all(known[axis].integer for known in axes_by_arch.values())
+        integer = _size_axis(axis, f"{field}.{axis}", axes_by_arch)
+        if axis == "data" and isinstance(values, dict):
+            out[axis], bases = _data_from(values, f"{field}.data", axes_by_arch)
+            continue
         out[axis] = _number_list(values, f"{field}.{axis}", integer=integer)
-    return out
+    return out, bases
+
+
+def _select(value: Any, field: str) -> Select | None:
+    raw = _mapping(value, field)
+    unknown = sorted(set(raw) - set(SELECT_KEYS))
+    if unknown:
+        raise SpecError(f"{field}.{unknown[0]}", f"unknown key; expected one of {', '.join(SELECT_KEYS)}")
+    for key in ("over", "by"):
+        if key not in raw:
+            raise SpecError(f"{field}.{key}", "missing")
+    over = _lists(raw["over"], f"{field}.over")
+    if not over:
+        raise SpecError(f"{field}.over", "expected a mapping of dotted config keys to lists of values")
+    for key, values in over.items():
+        if len(set(map(repr, values))) != len(values):
+            raise SpecError(f"{field}.over.{key}", "values must be distinct")
+    by = raw["by"]
+    if not isinstance(by, str) or not by:
+        raise SpecError(f"{field}.by", f"expected a metric name, got {by!r}")
+    known, goal = selection.goal_of(by), raw.get("goal")
+    if goal is not None and goal not in ("min", "max"):
+        raise SpecError(f"{field}.goal", f"expected min or max, got {goal!r}")
+    if goal is None and known is None:
+        raise SpecError(f"{field}.goal", f"missing: whether higher or lower {by!r} is better is not known; give min or max")
+    if goal is not None and known is not None and goal != known:
+        raise SpecError(f"{field}.goal", f"{by!r} is better when {'higher' if known == 'max' else 'lower'}; goal {goal} contradicts it")
+    return Select(over, by, goal or known, field)
 
 
 def _lists(value: Any, field: str) -> dict[str, tuple]:
@@ -167,20 +250,27 @@ def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeBu
     )
 
 
-def _part(raw: dict, field: str, axes_by_arch: dict[str, dict], *, top: bool) -> Part:
+def _part(raw: dict, field: str, axes_by_arch: dict[str, dict], *, top: bool, select: Select | None = None) -> Part:
     keys = set(PART_KEYS) | (set(TOP_KEYS) if top else set())
     unknown = sorted(set(raw) - keys)
     if unknown:
         where = f"{field}.{unknown[0]}" if field else unknown[0]
         raise SpecError(where, f"unknown key; expected one of {', '.join(sorted(keys))}")
     prefix = f"{field}." if field else ""
+    if raw.get("select") is False:
+        select = None
+    elif raw.get("select") is not None:
+        select = _select(raw["select"], f"{prefix}select")
+    axes, bases = _axes(raw.get("axes"), f"{prefix}axes", axes_by_arch)
     part = Part(
         base={} if top else _overrides(raw.get("base"), f"{prefix}base"),
-        axes=_axes(raw.get("axes"), f"{prefix}axes", axes_by_arch),
+        axes=axes,
         grid=_lists(raw.get("grid"), f"{prefix}grid"),
         zip=_lists(raw.get("zip"), f"{prefix}zip"),
         compute=_compute(raw.get("compute"), f"{prefix}compute", axes_by_arch),
         field=field,
+        select=select,
+        bases=bases,
     )
     if part.zip and len({len(v) for v in part.zip.values()}) > 1:
         raise SpecError(f"{prefix}zip", "all lists must have the same length")
@@ -222,16 +312,18 @@ def parse(raw: Any, source: str = "spec") -> SweepSpec:
             raise SpecError(f"per_arch.{arch}", f"not an architecture of this spec ({', '.join(archs)})")
         per_arch[arch] = _overrides(overrides, f"per_arch.{arch}")
     parts = [_part(raw, "", axes_by_arch, top=True)]
+    select = parts[0].select
     chain = raw.get("chain") or []
     if not isinstance(chain, list):
         raise SpecError("chain", f"expected a list of sweep parts, got {chain!r}")
     for i, sub in enumerate(chain):
-        parts.append(_part(_mapping(sub, f"chain[{i}]"), f"chain[{i}]", axes_by_arch, top=False))
+        parts.append(_part(_mapping(sub, f"chain[{i}]"), f"chain[{i}]", axes_by_arch, top=False, select=select))
     varied = [p for p in parts if p.axes or p.grid or p.zip or p.compute]
-    if not varied and len(archs) == 1:
-        raise SpecError("axes", "the spec varies nothing: give axes, grid, zip, compute or chain (or several architectures)")
-    # Several architectures and nothing varied: one point per architecture, the base.
-    parts = varied or parts[:1]
+    tuned = [p for p in parts if p.select]
+    if not varied and not tuned and len(archs) == 1:
+        raise SpecError("axes", "the spec varies nothing: give axes, grid, zip, compute, select or chain (or several architectures)")
+    # Nothing varied: one point per architecture, the base (in every variant of a select).
+    parts = varied or tuned[:1] or parts[:1]
     return SweepSpec(
         name=name,
         archs=archs,

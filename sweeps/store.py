@@ -27,7 +27,9 @@ class TrialRecord:
     sweep: str
     arch: str
     seed: int
-    axes: dict[str, float]  # axis name -> scale value, for every axis this trial lies on
+    # Axis name -> scale value, for every axis this trial lies on; a data axis grown from a
+    # labelled base is ``data@<label>`` (``grown_axis``), e.g. ``data@vertical``.
+    axes: dict[str, float]
     config: dict[str, Any]
     status: str  # "finished" | "diverged" | "failed"
     params: dict[str, int]  # embedding, dense, total
@@ -53,6 +55,9 @@ class TrialRecord:
     # The metrics on the validation set (never the evaluation set) at the reported point;
     # what a spec's ``select:`` chooses variants by. Empty where the task has none.
     valid_metrics: dict[str, float] = dataclasses.field(default_factory=dict)
+    # A variant of a spec's ``select:``: its group (the point), variant, index, by, goal and
+    # the group's trial ids (``sweeps.selection``). Empty for a trial that is no variant.
+    selection: dict[str, Any] = dataclasses.field(default_factory=dict)
     schema: int = SCHEMA
 
     def to_json(self) -> str:
@@ -66,6 +71,17 @@ class TrialRecord:
             d["floor_ne"], d["schema"] = d.pop("bayes_ne", None), SCHEMA
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def grown_axis(axis: str, label: str) -> str:
+    """The name under which a trial records ``axis`` grown from the base labelled ``label``."""
+    return f"{axis}@{label}"
+
+
+def split_axis(name: str) -> tuple[str, str | None]:
+    """``"data@vertical"`` -> ``("data", "vertical")``; a plain axis name -> ``(name, None)``."""
+    axis, _, label = name.partition("@")
+    return axis, label or None
 
 
 def trials_dir(sweep_dir: Path | str) -> Path:

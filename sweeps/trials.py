@@ -1,6 +1,6 @@
 """A trial from a config tree: dotted keys nested, trees merged, the tree resolved into a
 typed ``TrialConfig`` with the sections its architecture's task declares; a planned trial
-is such a config and the axes it lies on."""
+is such a config, the axes it lies on and, under a ``select:``, its variant."""
 
 from __future__ import annotations
 
@@ -16,9 +16,28 @@ SECTIONS = ("model", "data", "optim", "train")
 
 
 @dataclasses.dataclass(frozen=True)
+class Variant:
+    """Where a trial stands in a spec's ``select:``: its group (the point it is a variant
+    of, seeds together), its variant and that variant's index in the product of the
+    ``over`` lists, the metric chosen by and its goal, and every trial id of the group."""
+
+    group: str
+    variant: dict[str, Any]
+    index: int
+    by: str
+    goal: str
+    members: tuple[str, ...]
+
+    def record(self) -> dict[str, Any]:
+        """As ``TrialRecord.selection`` holds it."""
+        return {**dataclasses.asdict(self), "members": list(self.members)}
+
+
+@dataclasses.dataclass(frozen=True)
 class PlannedTrial:
     config: TrialConfig
     axes: dict[str, Any]  # every axis or swept key (and its value) this trial lies on
+    selection: Variant | None = None  # set when the trial is a variant of a ``select:``
 
     @property
     def trial_id(self) -> str:
