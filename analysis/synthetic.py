@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from analysis.fits import higher_is_better
-from sweeps.store import SCHEMA, TrialRecord
+from sweeps.store import SCHEMA, TrialRecord, split_axis
 
 BASE_PARAMS = 100_000
 BASE_EXAMPLES = 2**19
@@ -55,12 +55,12 @@ def axis_records(axis: str, values: Iterable[float], *, alpha: float, beta: floa
                  params_per_unit: int = 1000, metric: str = "ne", floor_ne: float | None = None,
                  rng_seed: int = 0) -> list[TrialRecord]:
     """Records of one axis whose metric follows ``beta * x**-alpha + gamma`` exactly (times noise):
-    x is the examples on the ``data`` axis, the parameter count on any other axis."""
+    x is the examples on a ``data`` axis (``data@<label>`` too), the parameter count on any other axis."""
     rng = np.random.default_rng(rng_seed)
     out = []
     for v in values:
         v = v.item() if isinstance(v, np.generic) else v  # records are JSON: plain numbers only
-        if axis == "data":
+        if split_axis(axis)[0] == "data":  # the data axis, or one grown from a labelled base (data@vertical)
             params, examples = BASE_PARAMS, int(v)
             x = float(examples)
         else:

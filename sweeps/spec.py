@@ -171,7 +171,10 @@ def _data_from(value: dict, field: str, axes_by_arch: dict[str, dict]) -> tuple[
     out = {}
     for axis, size in bases.items():
         integer = _size_axis(axis, f"{field}.from.{axis}", axes_by_arch, size_only=True)
-        out[axis] = _number_list([size], f"{field}.from.{axis}", integer=integer)[0]
+        try:
+            out[axis] = _number_list([size], f"{field}.from.{axis}", integer=integer)[0]
+        except SpecError as e:
+            raise SpecError(f"{field}.from.{axis}", e.problem) from None
     return _number_list(value["values"], f"{field}.values", integer=True), out
 
 
