@@ -48,7 +48,7 @@ def cmd_sweep_run(args) -> int:
 
 
 def cmd_sweep_status(args) -> int:
-    from sweeps import claims, spec as spec_mod, store
+    from sweeps import claims, selection, spec as spec_mod, store
 
     sweep_dir = Path(args.sweep_dir)
     if not (sweep_dir / "spec.yaml").is_file():
@@ -56,7 +56,8 @@ def cmd_sweep_status(args) -> int:
     planned = {t.trial_id for t in spec_mod.expand(spec_mod.load(sweep_dir / "spec.yaml"))}
     counts: dict[str, int] = {}
     recorded = set()
-    for r in store.read_all(sweep_dir):
+    records = list(store.read_all(sweep_dir))
+    for r in records:
         counts[r.status] = counts.get(r.status, 0) + 1
         recorded.add(r.trial_id)
     held = [c for c in claims.read_all(sweep_dir) if c.trial_id in planned - recorded]
@@ -67,6 +68,9 @@ def cmd_sweep_status(args) -> int:
     for c in held:
         state = "stale, to be taken over" if c.stale(args.claim_timeout) else "running"
         print(f"  {c.trial_id}: {state} on {c.host} pid {c.pid} for {time.time() - c.since:.0f}s, heartbeat {c.age():.0f}s ago")
+    choices = selection.choose(records)  # from the records, so it is current even while a run goes on
+    if choices:
+        print("\n".join(selection.summary(choices)))
     return 0
 
 
@@ -145,7 +149,8 @@ def parser() -> argparse.ArgumentParser:
                      help="where trials in progress checkpoint (default: DIR/checkpoints); a path every Ray node sees")
     _add_claim_timeout(run)
     run.set_defaults(func=cmd_sweep_run)
-    status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, remaining, who runs what")
+    status = sweep.add_parser("status", help="summarise a sweep: finished, diverged, failed, remaining, who runs what, "
+                              "the variant chosen per point under a select")
     status.add_argument("sweep_dir", metavar="SWEEP_DIR")
     _add_claim_timeout(status)
     status.set_defaults(func=cmd_sweep_status)
