@@ -42,6 +42,10 @@ def test_a_generative_trial_resumes_from_its_checkpoint_to_the_uninterrupted_num
     plain = generative.run(trial.config, model_cfg, None)
     first = generative.run(cfg, model_cfg, ckpt)
     assert ckpt.is_dir() and first.final == plain.final  # checkpointing changes no number
+    # the final model also scored on the validation users, under the metric names of final
+    assert set(plain.validation) == set(plain.final) - {"step", "examples", "train_loss"}
+    assert plain.validation["ne"] != plain.final["ne"] and abs(plain.validation["ne"] - plain.final["ne"]) < 0.05
     resumed = generative.run(cfg, model_cfg, ckpt)
     assert "resumed from a checkpoint at step 48" in resumed.message
     assert resumed.final == first.final and resumed.curve == first.curve and resumed.steps == first.steps == 64
+    assert resumed.validation == first.validation

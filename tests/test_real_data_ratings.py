@@ -80,6 +80,7 @@ def test_ctr_view(tmp_path, cache):
     np.testing.assert_array_equal(rows.dense, np.log1p(np.array([user_prior, item_prior], float).T).astype(np.float32))
     assert [(f.name, f.cardinality) for f in c.fields] == [("user", 4), ("item", 15)]
     assert c.splits == {"train": (0, 8), "valid": (8, 9), "test": (9, 10)}
+    assert c.valid_set.ids["item"].tolist() == [10] and c.eval_set.ids["item"].tolist() == [11]  # split rows 8 and 9
 
 
 def same_arrays(a, b):

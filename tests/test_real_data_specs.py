@@ -121,4 +121,5 @@ def test_reference_ctr_specs_run(cache, tmp_path, spec, data_name):
     for r in recs:
         assert r.floor_ne is None  # no teacher on real data
         assert r.final_metrics["ne"] == r.final_metrics["ne_labels"]
+        assert set(r.valid_metrics) == set(r.final_metrics) - {"step", "examples", "train_loss"}  # the validation split
         assert r.config["optim"]["name"] == "sgd" and r.config["optim"]["lr"] == 0.1

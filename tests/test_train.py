@@ -1,6 +1,7 @@
 
 from sweeps import runner, spec as spec_mod
 from sweeps.spec import PlannedTrial
+from sweeps.train.lanes import VALID
 
 TINY_MODEL = {"embed_dim": 8, "rows": 2048, "bottom_mlp": [32, 16], "top_mlp": [32]}
 
@@ -21,6 +22,21 @@ def test_training_lowers_ne_well_below_one():
     assert rec.examples_seen == 65536
     assert rec.train_flops == 3 * rec.flops_per_example["forward"] * 65536
     assert rec.curve[-1]["examples"] == 65536
+
+
+def test_a_ctr_trial_reports_validation_beside_final_with_the_same_metrics():
+    """``validation`` (the record's ``valid_metrics``): the final model on the validation
+    stream, under the names of ``final``; ``selected``: the evaluation at the lowest
+    validation NE, so nothing is chosen on the evaluation set."""
+    rec = runner.run_trial(_trial(), "t")
+    final, valid = rec.final_metrics, rec.valid_metrics
+    metrics = {k for k in final if k not in ("step", "examples", "train_loss")}
+    assert set(valid) == metrics and {"ne", "logloss", "auc"} <= metrics
+    assert valid["ne"] != final["ne"] and abs(valid["ne"] - final["ne"]) < 0.05  # other examples, same world
+    assert all(VALID + "ne" in row for row in rec.curve) and len(rec.curve) > 1
+    assert valid == {k[len(VALID):]: v for k, v in rec.curve[-1].items() if k.startswith(VALID)}
+    best = min(rec.curve, key=lambda r: r[VALID + "ne"])
+    assert rec.best_metrics == {k: v for k, v in best.items() if not k.startswith(VALID)}
 
 
 def test_same_config_and_seed_gives_same_numbers():

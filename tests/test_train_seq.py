@@ -57,6 +57,7 @@ def _check_run(r, split, popularity, min_hr10):
     chosen = max(r.curve, key=lambda c: c["ndcg@10"])
     assert r.selected_epoch == chosen["epoch"]
     assert r.selected == {k: v for k, v in chosen.items() if k not in ("epoch", "step", "train_loss")}
+    assert r.validation == r.selected  # what per-point selection chooses by: the chosen epoch's validation
     assert r.curve[-1]["train_loss"] < r.curve[0]["train_loss"]
 
 

@@ -6,7 +6,12 @@ A fixed *world* (drawn once from ``WorldConfig.seed``) holds a "teacher" click m
 Every example is a pure function of ``(seed, stream, index)``: examples come in blocks of
 ``BLOCK`` rows and block ``b`` of a stream is drawn from ``default_rng([seed, stream, b])``,
 so a data budget of D examples is exactly the first D of the training stream (larger
-budgets contain smaller ones) and the evaluation set is a separate, fixed stream.
+budgets contain smaller ones), and the evaluation set and the validation set are the
+first ``eval_examples`` and ``valid_examples`` (32,768 each by default) of two further
+fixed streams. The three streams never share a block's generator, so validation is
+disjoint from training and evaluation by construction (drawn from the same
+distribution): per-point selection (a spec's ``select:``) and early stopping choose on
+validation and the evaluation set is only ever reported.
 
 Features of one example:
 
@@ -58,6 +63,7 @@ import numpy as np
 BLOCK = 8192
 TRAIN_STREAM = 0
 EVAL_STREAM = 1
+VALID_STREAM = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +94,7 @@ class WorldConfig:
     cross_scale: float = 0.5
     base_logit: float = -1.3
     eval_examples: int = 32_768
+    valid_examples: int = 32_768
 
     @property
     def fields(self) -> tuple[Field, ...]:
@@ -235,6 +242,11 @@ class CTRWorld:
     @functools.cached_property
     def eval_set(self) -> Batch:
         return self.examples(EVAL_STREAM, 0, self.cfg.eval_examples)
+
+    @functools.cached_property
+    def valid_set(self) -> Batch:
+        """The validation set: what trials are chosen on, never reported as their score."""
+        return self.examples(VALID_STREAM, 0, self.cfg.valid_examples)
 
 
 @functools.lru_cache(maxsize=4)

@@ -41,7 +41,11 @@ bound no model beats in expectation, reachable only in the limit of a long histo
 Splits. Training users are the sequential world's users ``0, 1, ...``; a budget of ``D``
 impressions is the first ``D`` of the user-major stream (whole users, then a prefix of
 the next). Evaluation users are a disjoint, fixed set (blocks from ``EVAL_BLOCK``): their
-last ``eval_tail`` impressions are scored, the earlier ones are their history.
+last ``eval_tail`` impressions are scored, the earlier ones are their history. Validation
+users (``valid_users``, 256 by default: 8,192 scored impressions) are another disjoint set
+(blocks from ``VALID_BLOCK``), scored the same way: what per-point selection chooses on,
+never reported as a trial's score. Training would reach the evaluation blocks only past
+2^28 users.
 
 Determinism, by construction: a block of ``BLOCK`` users is a pure function of (seed,
 block): the sequential world's block (itself deterministic) and ``default_rng([seed,
@@ -62,6 +66,7 @@ from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, on_grid
 
 IMP_TAG = 4_242
 EVAL_BLOCK = 1 << 20  # eval users are blocks EVAL_BLOCK, EVAL_BLOCK + 1, ... (disjoint from training)
+VALID_BLOCK = 1 << 21  # validation users: blocks VALID_BLOCK, ... (disjoint from both)
 _UNIT = 2.0 ** (-2 * GRID_BITS)
 _HOUR = 3600
 
@@ -73,6 +78,7 @@ class ImpressionConfig:
     n_segments: int = 64
     bag_len: int = 16  # the CTR view's bags: the last ``bag_len`` impressed / clicked items
     eval_users: int = 512
+    valid_users: int = 256
     eval_tail: int = 32
     base_logit: float = -3.2
     w_taste: float = 0.8
@@ -84,8 +90,10 @@ class ImpressionConfig:
     def __post_init__(self):
         if not 0 < self.eval_tail < self.length:
             raise ValueError("need 0 < eval_tail < length")
-        if self.eval_users % BLOCK:
-            raise ValueError(f"eval_users must be a multiple of {BLOCK}")
+        if self.eval_users % BLOCK or self.valid_users % BLOCK:
+            raise ValueError(f"eval_users and valid_users must be multiples of {BLOCK}")
+        if self.eval_users // BLOCK > VALID_BLOCK - EVAL_BLOCK:
+            raise ValueError("eval_users would reach the validation blocks")
 
     @property
     def seq(self) -> SeqConfig:
@@ -209,6 +217,10 @@ class ImpressionWorld:
     def eval_users(self) -> Users:
         return self._blocks(range(EVAL_BLOCK, EVAL_BLOCK + self.cfg.eval_users // BLOCK))
 
+    @functools.cached_property
+    def valid_users(self) -> Users:
+        return self._blocks(range(VALID_BLOCK, VALID_BLOCK + self.cfg.valid_users // BLOCK))
+
     def users_for(self, impressions: int) -> int:
         """Training users whose streams hold the first ``impressions`` impressions."""
         return -(-impressions // self.cfg.length)
@@ -248,6 +260,11 @@ class ImpressionWorld:
     @functools.cached_property
     def eval_set(self) -> Batch:
         return self.ctr_batch(self.eval_users, self.cfg.length - self.cfg.eval_tail)
+
+    @functools.cached_property
+    def valid_set(self) -> Batch:
+        """The validation users' last ``eval_tail`` impressions, as the eval set's."""
+        return self.ctr_batch(self.valid_users, self.cfg.length - self.cfg.eval_tail)
 
 
 def _take(b: Batch, idx: np.ndarray) -> Batch:

@@ -3,7 +3,8 @@
 A spec names a data set in ``data.name``: the synthetic worlds (``ctr_world``,
 ``seq_world``) or a prepared real one: a canonical name below, or the name given with
 ``recscale data prepare SOURCE --from PATH --as NAME``. The CTR task reads ``RealCTR``
-(the same interface as ``CTRWorld``: ``fields``, ``n_dense``, ``train(n)``, ``eval_set``),
+(the same interface as ``CTRWorld``: ``fields``, ``n_dense``, ``train(n)``, ``eval_set``,
+``valid_set``),
 the retrieval task ``RealSeq`` (``split(...)`` gives the same ``Split`` as the synthetic
 sequential world).
 
@@ -185,6 +186,16 @@ class RealCTR:
     @functools.cached_property
     def eval_set(self) -> Batch:
         return self.rows(*self._eval)
+
+    @functools.cached_property
+    def valid_set(self) -> Batch | None:
+        """The first rows of the prepared validation split, as many as the eval set has (both
+        preparers cut one from the evaluation period, disjoint from training and the test
+        rows); None for a data set prepared without one."""
+        if "valid" not in self.splits:
+            return None
+        start, stop = self.splits["valid"]
+        return self.rows(start, min(stop, start + self._eval[1] - self._eval[0]))
 
     def describe(self) -> str:
         return describe(self.prepared)

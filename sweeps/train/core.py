@@ -51,10 +51,13 @@ class Core(NamedTuple):
 class TrainResult:
     """One trial's training run, as every task reports it.
 
-    ``final``: the metrics the trial is judged by (CTR: the last evaluation; retrieval: the
-    test metrics of the epoch chosen on validation). ``selected``: the metrics the trial's
-    checkpoint was chosen on (CTR: the evaluation with the lowest NE; retrieval: that
-    epoch's validation metrics).
+    ``final``: the metrics the trial is judged by (CTR and generative: the last evaluation;
+    retrieval: the test metrics of the epoch chosen on validation). ``validation``: the
+    metrics, under the same names, on a validation set that is not the evaluation set, at
+    the same point (CTR and generative: the final model; retrieval: the chosen epoch); None
+    where the data have none. ``selected``: a diagnostic beside ``final``, chosen on
+    validation (CTR and generative: the evaluation-set metrics at the evaluation with the
+    lowest validation NE, early stopping; retrieval: the chosen epoch's validation metrics).
     """
 
     status: str  # "finished" | "diverged"
@@ -72,8 +75,7 @@ class TrainResult:
     floor: float | None = None  # the best value any model can reach (CTR world: its Bayes NE)
     forward_flops: float | None = None  # expected forward FLOPs per example when training changed them
     oracle: dict | None = None  # the true generative process's metrics on the same targets
-    # The metrics on a validation set that is not the evaluation set, at the reported point:
-    # what per-point selection (a spec's ``select:``) chooses by. None where there is none.
+    # What per-point selection (a spec's ``select:``) chooses by (see above).
     validation: dict | None = None
 
 

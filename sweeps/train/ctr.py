@@ -197,6 +197,10 @@ def train(
     ``model_cfg`` (an ``models.<arch>.Config``) as their configs say; one result per trial.
     The loop, its divergence rule, checkpoints (``checkpoint_path``, a lone trial only,
     every ``train.checkpoint_every_steps``) and progress are ``sweeps.train.lanes``'.
+    Every evaluation scores the eval set and, where ``world`` has one (``valid_set``), the
+    validation set with the same compiled predict (``EVAL_BATCH`` rows a call): a result's
+    ``final`` and ``validation`` are the two sets' metrics of the final model (the last
+    evaluation).
     """
     c0, k = cfgs[0], len(cfgs)
     bs, chunk = c0.train.batch_size, c0.train.chunk_steps
@@ -206,9 +210,15 @@ def train(
         model_cfg, c0.arch, c0.optim, chunk, bs, c0.train.sharding, c0.train.precision, k
     )
 
+    valid_set = world.valid_set
+
     def evaluate(state, running):
         q = predictions(predict, state, world.eval_set).reshape(k, -1)
-        return [scores(q_lane, world.eval_set) if on else None for q_lane, on in zip(q, running)]
+        qv = predictions(predict, state, valid_set).reshape(k, -1) if valid_set is not None else [None] * k
+        return [
+            lanes.with_validation(scores(q_lane, world.eval_set), None if v is None else scores(v, valid_set)) if on else None
+            for q_lane, v, on in zip(q, qv, running)
+        ]
 
     return lanes.run(
         k, init([c.seed for c in cfgs]), train_chunk, lanes.Schedule(total, chunk, bs, eval_steps(total, c0.train.eval_points, chunk)),

@@ -92,15 +92,19 @@ def train(cfg: TrialConfig, model_cfg, world: ImpressionWorld, on_progress=None,
           checkpoint_path: Path | None = None) -> TrainResult:
     """One pass over whole sequences on the loop of ``sweeps.train.lanes`` (one lane):
     its divergence rule, progress after every chunk (``on_progress``) and, with
-    ``checkpoint_path``, checkpoints every ``train.checkpoint_every_steps`` steps."""
+    ``checkpoint_path``, checkpoints every ``train.checkpoint_every_steps`` steps. Every
+    evaluation scores the evaluation users and the validation users (``valid_users``, the
+    same compiled predict): ``final`` and ``validation`` are the final model's (the last
+    evaluation's) metrics on each."""
     bs, chunk, T = cfg.train.batch_size, cfg.train.chunk_steps, world.cfg.length
     total = total_steps(cfg.data.examples, bs, T)
     seqs = sequences(world.users(total * bs))
     init, train_chunk, predict = programs(_build, model_cfg, cfg.arch, program_optim_key(cfg.optim), chunk, bs)
-    eval_users, eval_set = world.eval_users, world.eval_set
+    tail = world.cfg.eval_tail
 
     def evaluate(state, running):
-        return [scores(eval_predictions(predict, state, eval_users, world.cfg.eval_tail), eval_set)]
+        score = lambda users, labels: scores(eval_predictions(predict, state, users, tail), labels)  # noqa: E731
+        return [lanes.with_validation(score(world.eval_users, world.eval_set), score(world.valid_users, world.valid_set))]
 
     (res,) = lanes.run(
         1, init(cfg.seed), train_chunk, lanes.Schedule(total, chunk, bs * T, eval_steps(total, cfg.train.eval_points, chunk)),

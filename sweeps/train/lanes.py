@@ -8,8 +8,15 @@ NaN/inf in a lane's training loss or evaluation ends that lane as diverged (it k
 running in the program but is no longer recorded); with ``checkpoint_path`` (a lone
 trial only) the state is saved every ``checkpoint_every`` steps and a checkpoint of the
 same trial found there is resumed from; ``on_progress`` (``sweeps.progress.OnProgress``)
-hears of every chunk (the first lane's mean loss). A lane's ``final`` metrics are its last
-evaluation and its ``selected`` ones the evaluation with the lowest NE.
+hears of every chunk (the first lane's mean loss).
+
+Where the data have a validation set, every evaluation also scores it: a curve row holds
+the evaluation set's metrics and the validation set's under ``valid/`` keys. A lane's
+``final`` metrics are its last evaluation, its ``validation`` the validation metrics of
+that same evaluation (the reported point, what per-point selection chooses by), and its
+``selected`` the evaluation at the mark with the lowest validation NE (early stopping on
+validation; a diagnostic beside ``final``, never chosen on the evaluation set). Without
+a validation set, ``validation`` is None and ``selected`` the last evaluation.
 """
 
 from __future__ import annotations
@@ -37,6 +44,29 @@ class _Lane:
     @property
     def running(self) -> bool:
         return self.status == "finished"
+
+
+VALID = "valid/"  # the prefix of a curve row's validation metrics
+
+
+def with_validation(metrics: dict, valid: dict | None) -> dict:
+    """A curve row's metrics: the evaluation set's, and the validation set's under ``valid/``."""
+    return {**metrics, **{VALID + k: v for k, v in (valid or {}).items()}}
+
+
+def split_validation(row: dict) -> tuple[dict, dict | None]:
+    """A curve row as (everything but the validation metrics, the validation metrics or None)."""
+    valid = {k[len(VALID):]: v for k, v in row.items() if k.startswith(VALID)}
+    return {k: v for k, v in row.items() if not k.startswith(VALID)}, valid or None
+
+
+def _chosen(curve: list[dict]) -> tuple[dict, dict, dict | None]:
+    """(final, selected, validation) of a finished lane's curve (see the module's docstring)."""
+    final, validation = split_validation(curve[-1])
+    if validation is None:
+        return final, final, None
+    best = min(curve, key=lambda r: r[VALID + "ne"])
+    return final, split_validation(best)[0], validation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +110,8 @@ def run(
 
     ``batches_at(step)``: the chunk starting at ``step`` and its active (non-padding)
     steps; ``lrs_at(step)``: the ``[k, chunk]`` learning rates; ``evaluate(state, running)``:
-    per lane its metrics (with ``ne`` and ``logloss``), None for lanes not running;
+    per lane its metrics (with ``ne`` and ``logloss``; validation metrics under ``valid/``,
+    ``with_validation``), None for lanes not running;
     ``compiled_seconds()``: the programs' compile time so far (this run's is split off).
     """
     if k > 1 and checkpoint_path is not None:
@@ -129,11 +160,10 @@ def run(
     out = []
     for lane in lanes:
         done = lane.status == "finished" and lane.curve
-        final = lane.curve[-1] if done else {}
-        selected = min(lane.curve, key=lambda r: r["ne"]) if done else {}
+        final, selected, validation = _chosen(lane.curve) if done else ({}, {}, None)
         message = "; ".join(m for m in (lane.message, *notes) if m)
         out.append(TrainResult(
             lane.status, lane.steps, lane.steps * per_step, tuple(lane.curve), final, selected, train_s / k,
-            compile_s / k, message,
+            compile_s / k, message, validation=validation,
         ))
     return out

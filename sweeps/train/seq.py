@@ -258,7 +258,8 @@ def train(
     """Train ``model_cfg`` (``models.hstu.Config`` or ``models.sasrec.Config``) on ``split``.
 
     ``final`` holds the test metrics of the epoch chosen on validation ``cfg.select``,
-    ``selected`` that epoch's validation metrics; ``examples_seen`` counts sequences.
+    ``selected`` and ``validation`` that epoch's validation metrics; ``examples_seen``
+    counts sequences.
     ``on_progress`` (``sweeps.progress.OnProgress``) hears of every finished epoch.
     """
     L = model_cfg.max_len
@@ -317,4 +318,5 @@ def train(
     return TrainResult(
         status, step, sequences, tuple(curve), test, valid, train_s, compile_s, message,
         selected_epoch=best_epoch if status == "finished" else None, positions_seen=positions,
+        validation=valid or None,
     )
