@@ -1,6 +1,8 @@
 """A self-contained Markdown report of one or several sweeps, with its PNGs beside it.
 
-Sections: the trials; per architecture the seed table next to the published one, the
+Sections: the trials; under a spec's ``select:``, the variant chosen per point (every
+variant is counted among the trials and listed if it failed or diverged; the fits use the
+chosen ones only); per architecture the seed table next to the published one, the
 per-axis laws (chosen by AICc and leave-largest-out error) with their three-valued
 saturation verdicts, the evidence for each law and the best-approach ranking; the per-axis
 table of ``recscale fit``; compute (frontier, isoFLOP);
@@ -20,6 +22,7 @@ from matplotlib.figure import Figure
 from analysis import compare, compute, fits, load, plots, plots_compute, study
 from scaling import FitError
 from scaling.verdict import MIN_GAIN
+from sweeps import selection
 from sweeps.errors import InputError
 from sweeps.store import TrialRecord
 
@@ -59,8 +62,8 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
     for d in dirs:
         if not (d / "trials").is_dir():
             raise InputError(f"no sweep at {d} (no trials/ directory)")
-    records = load.load_records(dirs, status=None)
-    done = load.finished(records)
+    records = load.load_records(dirs, status=None, variants="all")
+    done = load.finished(r for r in records if selection.is_chosen(r))
     if not done:
         raise InputError(f"no finished trials in {', '.join(map(str, dirs))}")
     try:
@@ -77,6 +80,8 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
 
     w.add(f"# recscale report: {', '.join(d.name for d in dirs)}\n")
     w.add(_overview([relative_to(d, out) for d in dirs], records, metric, floor))
+    if any(r.selection for r in records):
+        w.add(_selection(records))
     for i, arch in enumerate(archs):
         _study_section(w, [r for r in done if r.arch == arch], arch, metric, floor, n_boot, len(archs) > 1, i == 0,
                        min_gain)
@@ -200,6 +205,22 @@ def _comparison_section(w: _Writer, recs: list[TrialRecord], metric: str, n_boot
         w.add("".join(f"- note: {n}\n" for n in cmp.notes))
     w.figure(plots_compute.comparison_figure(cmps), "architectures.png",
              f"{metric} against training FLOPs and parameters, per architecture, with the laws of their frontiers")
+
+
+def _selection(records: list[TrialRecord]) -> str:
+    """Per selection group: where the point lies, the chosen variant and each variant's mean validation metric."""
+    choices = selection.choose(records)
+    rows = []
+    for c in choices.values():
+        tried = "; ".join(f"{selection.variant_label(v.variant)}: " + (f"{v.mean:.5g}" if v.mean is not None else v.problem)
+                          for v in c.variants)
+        chosen = selection.variant_label(c.chosen.variant) if c.chosen is not None else c.status
+        rows.append([c.group, selection.variant_label(c.axes) or "base", f"{c.by} ({c.goal})", chosen, tried])
+    n = selection.counts(choices)
+    return (f"## Selection\n\nEvery point trained in every variant; the fits use the variant with the best mean "
+            f"validation metric over its seeds (never the evaluation set). {n['chosen']} of {len(choices)} points chosen, "
+            f"{n['incomplete']} incomplete, {n['none']} with no usable variant (left out of the fits).\n\n"
+            + md_table(["group", "point", "by", "chosen", "validation mean per variant"], rows))
 
 
 def _failures(records: list[TrialRecord]) -> str:
