@@ -1,5 +1,7 @@
-"""A sweep killed with SIGKILL mid-trial resumes without losing or repeating trials."""
+"""A sweep killed with SIGKILL mid-trial resumes without losing or repeating trials (the
+learning-rate variants of a ``select:`` among them, and the choice made from them)."""
 
+import json
 import os
 import signal
 import subprocess
@@ -8,7 +10,7 @@ import time
 
 import yaml
 
-from sweeps import store
+from sweeps import selection, store
 from sweeps.train import checkpoint
 
 SPEC = {
@@ -16,7 +18,8 @@ SPEC = {
     "arch": "dlrm",
     "seeds": [0],
     "base": {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data.examples": 65536},
-    "axes": {"horizontal": [1, 2, 3, 4]},
+    "axes": {"horizontal": [1, 2]},
+    "select": {"over": {"optim.lr": [0.003, 0.03]}, "by": "ne"},  # 2 points x 2 variants
 }
 
 
@@ -51,6 +54,8 @@ def test_sigkill_mid_sweep_then_rerun_records_every_trial_once(tmp_path):
     resumed = {r.trial_id: r.final_metrics for r in store.read_all(killed)}
     uninterrupted = {r.trial_id: r.final_metrics for r in store.read_all(clean)}
     assert resumed == uninterrupted
+    chosen = json.loads((killed / selection.FILE).read_text())
+    assert chosen["chosen"] == 2 and chosen == json.loads((clean / selection.FILE).read_text())
 
 
 LONG = {

@@ -207,3 +207,13 @@ def test_load_keeps_chosen_variants_the_table_says_which(tmp_path):
     doc = json.loads(selection.to_json(selection.choose(store.read_all(tmp_path))))
     assert (doc["groups"], doc["chosen"], doc["incomplete"]) == (2, 1, 1)
     assert doc["choices"]["g1"]["chosen"]["variant"] == {"optim.lr": 0.03}
+
+
+def test_the_variants_of_a_point_share_one_pack():
+    """LR/schedule variants differ only in data fed to the program (``sweeps.packed``)."""
+    from sweeps import packed
+
+    trials = spec_mod.expand(_spec())
+    packs = packed.group(trials)
+    assert sorted(len(p) for p in packs) == [12, 12]
+    assert all(len({t.selection.group for t in p}) == 1 for p in packs)
