@@ -3,8 +3,10 @@
 A recipe module ``sweeps/recipes/<arch>.py`` exposes ``TASK`` (the task it trains on,
 ``sweeps.tasks``), ``ModelKnobs`` (a frozen dataclass of the knobs a spec may set under
 ``model:``), ``build(spec, **inputs) -> models.<arch>.Config`` (``inputs``: the fields of
-its task's ``Inputs``, e.g. ``n_dense, fields`` for CTR, ``n_items`` for retrieval) and
-``AXES`` (axis name -> ``Axis``). The ``data`` axis is shared by every architecture.
+its task's ``Inputs``, e.g. ``n_dense, fields`` for CTR, ``n_items`` for retrieval),
+``AXES`` (axis name -> ``Axis``) and ``BATCH_RULE`` (``sweeps.train.budget.BatchRule``:
+how its batch size follows the data budget in a trial with ``train.batch_rule: budget``).
+The ``data`` axis is shared by every architecture.
 Adding an architecture is a model module (``models/``) and a recipe module here.
 """
 
@@ -18,6 +20,12 @@ from typing import Any, Callable
 
 import models
 from models.layers import ACTIVATIONS
+from sweeps.train.budget import BatchRule
+
+# The CTR recipes' batch rule: batch 1024 (the trainer's default) from 2^18 examples up,
+# halving per octave below so that every budget down to 2^14 examples trains >= 256 steps
+# (the quickstart's smallest data point had 32 at batch 1024).
+CTR_BATCH_RULE = BatchRule(min_steps=256, min_batch=64, max_batch=1024)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ from models import dlrm
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
 from sweeps.recipes import (
+    CTR_BATCH_RULE,
     Axis,
     check_activation,
     overall_axis,
@@ -18,6 +19,7 @@ from sweeps.recipes import (
 )
 
 TASK = "ctr"
+BATCH_RULE = CTR_BATCH_RULE
 
 
 @dataclasses.dataclass(frozen=True)

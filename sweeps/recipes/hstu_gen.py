@@ -13,8 +13,12 @@ import dataclasses
 from models import hstu_gen
 from sweeps.config import checked
 from sweeps.recipes import check_activation, hstu_axes
+from sweeps.train.budget import BatchRule
 
 TASK = "generative"
+# Batches count whole sequences (128 impressions each): 16 where the budget allows, at
+# least 64 steps down to 128 sequences.
+BATCH_RULE = BatchRule(min_steps=64, min_batch=2, max_batch=16)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,12 +15,14 @@ from models import hstu_rank
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
 from sweeps.recipes import (
+    CTR_BATCH_RULE,
     check_activation,
     hstu_axes,
     sparse_tables,
 )
 
 TASK = "ctr"
+BATCH_RULE = CTR_BATCH_RULE
 
 
 @dataclasses.dataclass(frozen=True)

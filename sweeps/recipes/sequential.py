@@ -13,8 +13,12 @@ import dataclasses
 
 from sweeps.config import checked
 from sweeps.recipes import Axis, multiple_of, overall_axis, scaled
+from sweeps.train.budget import BatchRule
 
 TASK = "retrieval"
+# Batches of 128 users (the reference's) where the budget allows; at least 128 steps over
+# all epochs down to 2,048 user-epochs.
+BATCH_RULE = BatchRule(min_steps=128, min_batch=16, max_batch=128)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,7 @@ import dataclasses
 from models import wide_deep
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, check_activation, overall_axis, scaled, scaled_all, sparse_tables, widest_at
+from sweeps.recipes import CTR_BATCH_RULE, Axis, check_activation, overall_axis, scaled, scaled_all, sparse_tables, widest_at
 
 
 def _check_crosses(crosses) -> str | None:
@@ -15,6 +15,7 @@ def _check_crosses(crosses) -> str | None:
 
 
 TASK = "ctr"
+BATCH_RULE = CTR_BATCH_RULE
 
 
 @dataclasses.dataclass(frozen=True)

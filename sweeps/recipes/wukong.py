@@ -19,9 +19,10 @@ import dataclasses
 from models import wukong
 from sweeps.config import checked
 from sweeps.data.ctr_world import Field
-from sweeps.recipes import Axis, check_activation, overall_axis, scaled, scaled_all, sparse_tables, widest_at
+from sweeps.recipes import CTR_BATCH_RULE, Axis, check_activation, overall_axis, scaled, scaled_all, sparse_tables, widest_at
 
 TASK = "ctr"
+BATCH_RULE = CTR_BATCH_RULE
 MAX_LAYERS = 8  # depth where dense upscaling turns to the widths
 
 

@@ -88,16 +88,25 @@ def model_config(cfg: TrialConfig):
     return tasks.build_model(cfg, inputs(cfg))
 
 
+def batch_rows(cfg: TrialConfig, examples: int) -> int:
+    return examples
+
+
+def total_steps(cfg: TrialConfig) -> int:
+    return trainer.total_steps(cfg.data.examples, cfg.train.batch_size)
+
+
 def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
     """Training examples a trial reads (with ``data.examples`` = ``examples`` if given): one
-    pass, in whole batches."""
-    bs = cfg.train.batch_size
-    return trainer.total_steps(cfg.data.examples if examples is None else examples, bs) * bs
+    pass, in whole batches of the batch size for that budget (``tasks.batch_size``)."""
+    n = cfg.data.examples if examples is None else examples
+    bs = tasks.batch_size(cfg, n)
+    return trainer.total_steps(n, bs) * bs
 
 
 def examples_for(cfg: TrialConfig, consumed: float) -> int:
     """The ``data.examples`` that make a trial like ``cfg`` read about ``consumed`` examples."""
-    bs = cfg.train.batch_size
+    bs = tasks.batch_size(cfg, max(1, round(consumed)))
     return max(1, round(consumed / bs)) * bs
 
 

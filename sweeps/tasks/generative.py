@@ -67,18 +67,29 @@ def model_config(cfg: TrialConfig):
     return tasks.build_model(cfg, inputs(cfg))
 
 
-def _per_step(cfg: TrialConfig) -> int:
-    return cfg.train.batch_size * ImpressionConfig(seed=cfg.data.world_seed).length
+def _length(cfg: TrialConfig) -> int:
+    return ImpressionConfig(seed=cfg.data.world_seed).length
+
+
+def batch_rows(cfg: TrialConfig, examples: int) -> int:
+    """Whole sequences: a batch is made of users."""
+    return examples // _length(cfg)
+
+
+def total_steps(cfg: TrialConfig) -> int:
+    return trainer.total_steps(cfg.data.examples, cfg.train.batch_size, _length(cfg))
 
 
 def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
     """Labels a trial trains on: whole batches of whole sequences, at least one batch."""
     n = cfg.data.examples if examples is None else examples
-    return trainer.total_steps(n, cfg.train.batch_size, ImpressionConfig(seed=cfg.data.world_seed).length) * _per_step(cfg)
+    bs = tasks.batch_size(cfg, n)
+    return trainer.total_steps(n, bs, _length(cfg)) * bs * _length(cfg)
 
 
 def examples_for(cfg: TrialConfig, consumed: float) -> int:
-    return max(1, round(consumed / _per_step(cfg))) * _per_step(cfg)
+    per_step = tasks.batch_size(cfg, max(1, round(consumed))) * _length(cfg)
+    return max(1, round(consumed / per_step)) * per_step
 
 
 def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=None) -> TrainResult:

@@ -97,6 +97,17 @@ def examples_consumed(cfg: TrialConfig, examples: int | None = None) -> int:
     return cfg.train.epochs * (cfg.data.examples if examples is None else examples)
 
 
+def batch_rows(cfg: TrialConfig, examples: int) -> int:
+    """Users times epochs: the rule's minimum steps count over every epoch."""
+    return examples * cfg.train.epochs
+
+
+def total_steps(cfg: TrialConfig) -> int:
+    """Every epoch visits each user once in whole (the last one partial) batches; the
+    schedule spans all epochs (``sweeps.train.seq``)."""
+    return cfg.train.epochs * -(-cfg.data.examples // cfg.train.batch_size)
+
+
 # The planner's time model (``sweeps.plan``): a new model shape's compile, measured here
 # at 7-11 s for the quick HSTU/SASRec shapes, and ``work_flops`` at its FLOP rate.
 COMPILE_SECONDS = 8.0
@@ -121,7 +132,7 @@ def work_flops(cfg: TrialConfig, model_cfg) -> float:
 def examples_for(cfg: TrialConfig, consumed: float) -> int:
     """The ``data.examples`` (users, in whole batches) that make a trial like ``cfg`` train
     on about ``consumed`` sequences over its epochs."""
-    bs = cfg.train.batch_size
+    bs = tasks.batch_size(cfg, max(1, round(consumed / cfg.train.epochs)))
     return max(1, round(consumed / (bs * cfg.train.epochs))) * bs
 
 

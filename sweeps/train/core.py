@@ -99,7 +99,7 @@ class CompileOnce:
 
 def program_optim_key(cfg: OptimConfig) -> OptimConfig:
     """Fields that do not change the compiled program are normalised away."""
-    return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0)
+    return dataclasses.replace(cfg, lr=1.0, schedule="constant", final_lr_frac=0.0, warmup_steps=0, warmup_frac=0.0)
 
 
 PROGRAMS_KEPT = 32

@@ -31,7 +31,7 @@ import models
 from sweeps.config import TrialConfig, checked, non_negative
 from sweeps.data.ctr_world import Batch, CTRWorld
 from sweeps.eval import ctr_metrics as metrics
-from sweeps.train import lanes, optim, sharding, sparse
+from sweeps.train import budget, lanes, optim, sharding, sparse
 from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
 from sweeps.train.optim import OptimConfig
 
@@ -47,6 +47,7 @@ class TrainConfig:
     """A CTR trial's ``train:`` section."""
 
     batch_size: int = checked(1024)
+    batch_rule: str = budget.batch_rule_field()  # "budget": the recipe's BATCH_RULE sets batch_size
     eval_points: int = checked(8)
     chunk_steps: int = checked(32)
     # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.

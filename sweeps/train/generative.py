@@ -22,7 +22,7 @@ import optax
 import models
 from sweeps.config import TrialConfig, checked, non_negative
 from sweeps.data.impression_world import ImpressionWorld, Users
-from sweeps.train import lanes, optim
+from sweeps.train import budget, lanes, optim
 from sweeps.train.core import CompileOnce, TrainResult, program_optim_key, programs, scan_chunk
 from sweeps.train.ctr import dense_core, eval_steps, scores
 
@@ -34,6 +34,7 @@ class TrainConfig:
     """A generative trial's ``train:`` section; ``batch_size`` counts sequences (users)."""
 
     batch_size: int = checked(16)
+    batch_rule: str = budget.batch_rule_field()  # "budget": the recipe's BATCH_RULE sets batch_size
     eval_points: int = checked(8)
     chunk_steps: int = checked(8)
     # How often a trial in progress is checkpointed (0: never); not part of the trial's identity.

@@ -74,6 +74,9 @@ class OptimConfig:
     eps: float = checked(1e-8)
     weight_decay: float = checked(0.0, non_negative)
     warmup_steps: int = checked(0, non_negative)
+    # Warm-up as a fraction of the trial's steps: > 0 sets warmup_steps to round(frac *
+    # steps) when the trial is resolved (``sweeps.train.budget``; the two must agree).
+    warmup_frac: float = dataclasses.field(default=0.0, metadata={"check": fraction, "identity": "when_set"})
     # How the embedding tables are updated: "dense" (by the optimiser above) or a sparse,
     # row-wise rule (sweeps/train/sparse.py). Part of a trial's identity only when set, so
     # trials recorded before the field existed keep their ids.
@@ -86,7 +89,9 @@ def make(cfg: OptimConfig) -> optax.GradientTransformation:
 
 
 def learning_rates(cfg: OptimConfig, steps: np.ndarray, total_steps: int) -> np.ndarray:
-    """The learning rate at each step: linear warm-up, then the schedule down to ``final_lr_frac``."""
+    """The learning rate at each step: linear warm-up over ``warmup_steps`` (a resolved
+    trial's, ``warmup_frac`` included), then the schedule down to ``final_lr_frac`` over the
+    rest of ``total_steps``, the trial's own length."""
     steps = np.asarray(steps, dtype=np.float64)
     warm = cfg.warmup_steps
     decay = SCHEDULES[cfg.schedule](steps - warm, total_steps - warm)

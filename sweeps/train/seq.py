@@ -38,7 +38,7 @@ from models.seq_common import sl_target_length, stochastic_length
 from sweeps.config import checked, non_negative
 from sweeps.data.seq_world import Queries, Split
 from sweeps.eval import ranking as retrieval
-from sweeps.train import optim
+from sweeps.train import budget, optim
 from sweeps.train.core import CompileOnce, Core, TrainResult, apply_update, program_optim_key, programs, scan_chunk
 from sweeps.train.optim import OptimConfig
 
@@ -54,6 +54,7 @@ class TrainConfig:
     """A retrieval trial's ``train:`` section."""
 
     batch_size: int = checked(128)
+    batch_rule: str = budget.batch_rule_field()  # "budget": the recipe's BATCH_RULE sets batch_size
     epochs: int = checked(10)
     n_negatives: int = checked(128)
     temperature: float = checked(0.05)
@@ -66,7 +67,7 @@ class TrainConfig:
 
 def _program_key(cfg: TrainConfig) -> TrainConfig:
     """Fields that do not change the compiled programs are normalised away."""
-    return dataclasses.replace(cfg, epochs=1, eval_users=0, select="", sl_alpha=0.0)
+    return dataclasses.replace(cfg, epochs=1, eval_users=0, select="", sl_alpha=0.0, batch_rule="fixed")
 
 
 def _windows(ids_UxT, ts_UxT, n_U, width: int):
