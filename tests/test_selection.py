@@ -19,7 +19,7 @@ SPEC = {
     "seeds": [0, 1],
     "base": {"model": {"embed_dim": 8}, "optim.lr": 0.01, "data.examples": 8192},
     "axes": {"horizontal": [4, 8]},
-    "select": {"over": {"optim.lr": [0.003, 0.03], "optim.final_lr_frac": [0.0, 0.1, 0.5]}, "by": "ne"},
+    "select": {"over": {"optim.lr": [0.003, 0.03], "optim.warmup_frac": [0.0, 0.05, 0.1]}, "by": "ne"},
 }
 
 
@@ -38,13 +38,13 @@ def test_every_point_trains_in_every_variant_and_seed():
     for members in groups.values():
         assert {t.axes["horizontal"] for t in members} == {members[0].axes["horizontal"]}
         # the variant is in the config, the selected keys are no axes
-        assert {(t.config.optim.lr, t.config.optim.final_lr_frac, t.config.seed) for t in members} == {
-            (lr, f, s) for lr in (0.003, 0.03) for f in (0.0, 0.1, 0.5) for s in (0, 1)}
+        assert {(t.config.optim.lr, t.config.optim.warmup_frac, t.config.seed) for t in members} == {
+            (lr, f, s) for lr in (0.003, 0.03) for f in (0.0, 0.05, 0.1) for s in (0, 1)}
         assert all(set(t.axes) == {"horizontal"} for t in members)
         assert set(members[0].selection.members) == {t.trial_id for t in members}
         assert [t.selection.index for t in members if t.config.seed == 0] == list(range(6))
     first = next(t for t in trials if t.selection.index == 0)
-    assert first.selection.variant == {"optim.lr": 0.003, "optim.final_lr_frac": 0.0}
+    assert first.selection.variant == {"optim.lr": 0.003, "optim.warmup_frac": 0.0}
     # the group is the point: the same ids whatever the seeds or the order of parsing
     again = spec_mod.expand(_spec(seeds=[1, 0]))
     assert {t.selection.group for t in again} == set(groups)
@@ -102,7 +102,7 @@ def test_cli_plan_counts_variants_and_a_bad_select_exits_2(tmp_path, capsys):
     assert main(["sweep", "plan", str(good)]) == 0
     out = capsys.readouterr().out
     assert "24 trials (2 points x 6 variants x 2 seeds)" in out
-    assert "variant 5: optim.lr=0.03, optim.final_lr_frac=0.5" in out
+    assert "variant 5: optim.lr=0.03, optim.warmup_frac=0.1" in out
     plans = plan.plan(spec_mod.expand(_spec()))
     alone = plan.plan(spec_mod.expand(_spec(select=None)))
     # every variant is priced: same FLOPs per trial, six times the trials, compiles once per shape
@@ -210,7 +210,7 @@ def test_load_keeps_chosen_variants_the_table_says_which(tmp_path):
 
 
 def test_the_variants_of_a_point_share_one_pack():
-    """LR/schedule variants differ only in data fed to the program (``sweeps.packed``)."""
+    """LR and warm-up variants differ only in data fed to the program (``sweeps.packed``)."""
     from sweeps import packed
 
     trials = spec_mod.expand(_spec())
