@@ -2,6 +2,7 @@
 ``sweeps.runner``, chosen on the validation stream, never on the evaluation set."""
 
 import dataclasses
+import io
 import json
 import math
 
@@ -26,7 +27,7 @@ SPEC = {
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory):
     out = tmp_path_factory.mktemp("select") / "sweep"
-    summary = runner.run(spec_mod.parse(SPEC), out, pack=False, progress=Progress(open("/dev/null", "w")))
+    summary = runner.run(spec_mod.parse(SPEC), out, pack=False, progress=Progress(io.StringIO()))
     return out, summary
 
 
@@ -69,7 +70,7 @@ def test_the_eval_set_never_chooses(sweep, tmp_path):
     assert min(LRS, key=lambda lr: sum(r.final_metrics["ne"] for r in moved if r.config["optim"]["lr"] == lr)) == other
     assert {r.config["optim"]["lr"] for r in load.load_records([tmp_path])} == {best}
     # a re-run trains nothing, and writes the same choice from the records
-    again = runner.run(spec_mod.parse(SPEC), tmp_path, pack=False, progress=Progress(open("/dev/null", "w")))
+    again = runner.run(spec_mod.parse(SPEC), tmp_path, pack=False, progress=Progress(io.StringIO()))
     assert (again.skipped, again.finished) == (4, 0)
     (choice,) = json.loads((tmp_path / selection.FILE).read_text())["choices"].values()
     assert choice["chosen"]["variant"] == {"optim.lr": best}
