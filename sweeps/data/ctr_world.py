@@ -35,7 +35,13 @@ The teacher's logit is a sum of terms, each giving one scaling axis something to
 * **a non-linear dense part**: per feature, a sum of sines at many frequencies with
   amplitudes decaying like ``m^-dense_decay``; an MLP with more units resolves more
   frequencies (*MLP* axis);
-* **context x category** cross biases, a second-order term for the over-arch.
+* **context x category** cross biases, a second-order term for the over-arch: a full-rank
+  168 x 400 table, which one dot product of d-wide embeddings holds only at rank d.
+  Measured (issue 16; the quickstart's DLRM at 2^21 examples, 3 seeds): NE 0.6532 with
+  over-arch 16, 0.6418 with 512, a gain of 0.011 against a seed sd of 0.003; in a world
+  without this term the gain is -0.001 (within noise), without the dense part 0.005, so
+  what a wider over-arch learns here is mostly this term. At 2^19 examples the gain is
+  0.030 against a seed sd of 0.010.
 
 Rare ids and fine structure (high factors, high frequencies, tail ids) need many
 examples to be estimated, so quality also improves with the number of examples (*data*
