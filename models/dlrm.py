@@ -18,7 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from models.layers import MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
+from models import init
+from models.layers import MLP, SparseInputs, mlp_flops, mlp_params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Model(nnx.Module):
         self.bottom = MLP(cfg.bottom_sizes, final_relu=False, activation=cfg.activation, rngs=rngs)
         self.tables = nnx.List(
             [
-                nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs)
+                nnx.Embed(r, cfg.embed_dim, embedding_init=init.uniform(cfg.embed_init), rngs=rngs)
                 for r in cfg.rows
             ]
         )

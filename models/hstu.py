@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from models import init
 from models.attention import pointwise_attention, pointwise_attention_fused
 from models.seq_common import (
     SequentialRecommender,
@@ -120,13 +121,13 @@ def _uvqk_width(cfg: Config) -> int:
 class Block(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
-        init = jax.nn.initializers.normal(0.02)
-        self.uvqk = nnx.Param(init(rngs.params(), (cfg.d_model, _uvqk_width(cfg))))
-        self.out = nnx.Linear(
-            cfg.n_heads * cfg.d_v, cfg.d_model, kernel_init=jax.nn.initializers.xavier_uniform(), rngs=rngs
+        normal = init.normal(0.02)
+        self.uvqk = nnx.Param(normal(rngs.params(), (cfg.d_model, _uvqk_width(cfg))))
+        self.out = init.linear(
+            cfg.n_heads * cfg.d_v, cfg.d_model, kernel_init=init.xavier_uniform(), rngs=rngs
         )
-        self.pos_bias = nnx.Param(init(rngs.params(), (2 * cfg.max_len - 1,)))
-        self.time_bias = nnx.Param(init(rngs.params(), (cfg.n_time_buckets,)))
+        self.pos_bias = nnx.Param(normal(rngs.params(), (2 * cfg.max_len - 1,)))
+        self.time_bias = nnx.Param(normal(rngs.params(), (cfg.n_time_buckets,)))
         self.dropout = nnx.Dropout(cfg.dropout, rngs=rngs if cfg.dropout else None)
 
     def __call__(self, x_BxLxD, rel_BxLxL, bucket_BxLxL, valid_BxL):

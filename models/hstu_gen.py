@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models import hstu
+from models import hstu, init
 from models.layers import ACTIVATIONS, MLP, mlp_flops, mlp_params
 from models.seq_common import layer_norm, real_positions
 
@@ -82,7 +82,7 @@ class Model(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
         D = cfg.d_model
-        normal = jax.nn.initializers.truncated_normal
+        normal = init.truncated_normal
         self.tables = nnx.Dict({f: nnx.Embed(cfg.rows[f], D, embedding_init=normal(0.02), rngs=rngs) for f in TABLES})
         self.pos_emb = nnx.Param(normal(math.sqrt(1.0 / D))(rngs.params(), (cfg.n_tokens, D)))
         self.blocks = nnx.List([hstu.Block(cfg.encoder(), rngs=rngs) for _ in range(cfg.n_blocks)])

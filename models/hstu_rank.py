@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models import hstu
+from models import hstu, init
 from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params
 from models.seq_common import layer_norm
 
@@ -100,7 +100,7 @@ class Model(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
         D = cfg.d_model
-        normal = jax.nn.initializers.truncated_normal
+        normal = init.truncated_normal
         rows = dict(zip(cfg.fields, cfg.rows))
         self.tables = nnx.Dict(
             {f: nnx.Embed(rows[f], D, embedding_init=normal(0.02), rngs=rngs) for f in cfg.table_fields}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
 from flax import nnx
+
+from models import init
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,16 +25,7 @@ class SparseInputs:
             raise ValueError("fields, rows and bags must have the same length")
 
 
-def uniform_init(bound: float):
-    """An initializer drawing uniformly from [-bound, bound] (the embedding tables' init)."""
-
-    def init(key, shape, dtype=jnp.float32):
-        return jax.random.uniform(key, shape, dtype, -bound, bound)
-
-    return init
-
-
-_HE = nnx.initializers.he_normal()
+_HE = init.he_normal()
 ACTIVATIONS = {"relu": jax.nn.relu, "silu": jax.nn.silu, "gelu": jax.nn.gelu}
 
 
@@ -56,10 +48,8 @@ class MLP(nnx.Module):
         rngs: nnx.Rngs,
     ):
         n = len(sizes) - 1
-        inits = [_HE] * (n - 1) + [nnx.initializers.zeros_init() if zero_last else _HE]
-        self.layers = nnx.List(
-            [nnx.Linear(a, b, kernel_init=k, rngs=rngs) for a, b, k in zip(sizes[:-1], sizes[1:], inits)]
-        )
+        inits = [_HE] * (n - 1) + [init.zeros if zero_last else _HE]
+        self.layers = nnx.List([init.linear(a, b, kernel_init=k, rngs=rngs) for a, b, k in zip(sizes[:-1], sizes[1:], inits)])
         self.final_relu = final_relu
         self.act = ACTIVATIONS[activation]
 

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from models import init
 from models.attention import softmax_attention
 from models.seq_common import SequentialRecommender, embedding_params, io_flops, sl_expected_square_length
 
@@ -55,12 +56,12 @@ class Block(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         D = cfg.d_model
         self.cfg = cfg
-        self.ln_attn = nnx.LayerNorm(D, epsilon=_LN_EPS, rngs=rngs)
-        self.qkv = nnx.Linear(D, 3 * D, rngs=rngs)
-        self.out = nnx.Linear(D, D, rngs=rngs)
-        self.ln_ffn = nnx.LayerNorm(D, epsilon=_LN_EPS, rngs=rngs)
-        self.ff1 = nnx.Linear(D, cfg.d_ff, rngs=rngs)
-        self.ff2 = nnx.Linear(cfg.d_ff, D, rngs=rngs)
+        self.ln_attn = init.layer_norm(D, epsilon=_LN_EPS, rngs=rngs)
+        self.qkv = init.linear(D, 3 * D, rngs=rngs)
+        self.out = init.linear(D, D, rngs=rngs)
+        self.ln_ffn = init.layer_norm(D, epsilon=_LN_EPS, rngs=rngs)
+        self.ff1 = init.linear(D, cfg.d_ff, rngs=rngs)
+        self.ff2 = init.linear(cfg.d_ff, D, rngs=rngs)
         self.dropout = nnx.Dropout(cfg.dropout, rngs=rngs)
 
     def __call__(self, x_BxLxD, valid_BxL):
@@ -78,7 +79,7 @@ class Model(SequentialRecommender):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self._init_io(cfg, rngs)
         self.blocks = nnx.List([Block(cfg, rngs=rngs) for _ in range(cfg.n_blocks)])
-        self.ln_final = nnx.LayerNorm(cfg.d_model, epsilon=_LN_EPS, rngs=rngs)
+        self.ln_final = init.layer_norm(cfg.d_model, epsilon=_LN_EPS, rngs=rngs)
 
     def encode(self, x_BxLxD, batch):
         valid_BxL = batch["ids"] != 0

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from models import init
 from models.layers import MLP, mlp_flops, mlp_params
 
 EPS = 1e-6
@@ -69,7 +70,7 @@ class SequentialRecommender(nnx.Module):
     def _init_io(self, cfg, rngs: nnx.Rngs):
         self.cfg = cfg
         D = cfg.d_model
-        normal = jax.nn.initializers.truncated_normal
+        normal = init.truncated_normal
         self.item_emb = nnx.Embed(cfg.n_items, D, embedding_init=normal(0.02), rngs=rngs)
         self.pos_emb = nnx.Embed(cfg.max_len, D, embedding_init=normal(math.sqrt(1.0 / D)), rngs=rngs)
         self.in_dropout = nnx.Dropout(cfg.dropout, rngs=rngs)

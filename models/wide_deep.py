@@ -16,7 +16,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.layers import MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
+from models import init
+from models.layers import MLP, SparseInputs, mlp_flops, mlp_params
 
 _CROSS_PRIME = 1_000_003
 
@@ -45,12 +46,12 @@ class Config(SparseInputs):
 class Model(nnx.Module):
     def __init__(self, cfg: Config, *, rngs: nnx.Rngs):
         self.cfg = cfg
-        zeros = nnx.initializers.zeros_init()
+        zeros = init.zeros
         self.wide_ids = nnx.List([nnx.Embed(r, 1, embedding_init=zeros, rngs=rngs) for r in cfg.rows])
         self.wide_crosses = nnx.List([nnx.Embed(cfg.cross_rows, 1, embedding_init=zeros, rngs=rngs) for _ in cfg.crosses])
-        self.wide_dense = nnx.Linear(cfg.n_dense, 1, kernel_init=zeros, rngs=rngs)
+        self.wide_dense = init.linear(cfg.n_dense, 1, kernel_init=zeros, rngs=rngs)
         self.tables = nnx.List(
-            [nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs) for r in cfg.rows]
+            [nnx.Embed(r, cfg.embed_dim, embedding_init=init.uniform(cfg.embed_init), rngs=rngs) for r in cfg.rows]
         )
         self.deep = MLP(cfg.deep_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)
 

@@ -33,8 +33,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from models import init
 from models import dlrm
-from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params, uniform_init
+from models.layers import ACTIVATIONS, MLP, SparseInputs, mlp_flops, mlp_params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +98,7 @@ def fm_naive(x_BxNxD: jax.Array, y_NxK: jax.Array) -> jax.Array:
 
 
 def _normal(std: float):
-    return nnx.initializers.normal(std)
+    return init.normal(std)
 
 
 class Layer(nnx.Module):
@@ -107,11 +108,11 @@ class Layer(nnx.Module):
         self.cfg = cfg
         d, k = cfg.embed_dim, cfg.fm_rank
         self.fm_proj = nnx.Param(_normal(n**-0.5)(rngs.params(), (n, k)))
-        self.fm_norm = nnx.LayerNorm(n * k, rngs=rngs)
+        self.fm_norm = init.layer_norm(n * k, rngs=rngs)
         self.fmb = MLP(cfg.fmb_sizes(n), final_relu=False, activation=cfg.activation, rngs=rngs)
         self.lcb = nnx.Param(_normal(n**-0.5)(rngs.params(), (cfg.n_lc, n)))
         self.residual = nnx.Param(_normal(n**-0.5)(rngs.params(), (cfg.n_out, n))) if n != cfg.n_out else None
-        self.norm = nnx.LayerNorm(d, rngs=rngs)
+        self.norm = init.layer_norm(d, rngs=rngs)
 
     def __call__(self, x_BxNxD: jax.Array) -> jax.Array:
         cfg = self.cfg
@@ -130,7 +131,7 @@ class Model(nnx.Module):
         self.cfg = cfg
         self.dense = MLP(cfg.dense_sizes, final_relu=False, activation=cfg.activation, rngs=rngs)
         self.tables = nnx.List(
-            [nnx.Embed(r, cfg.embed_dim, embedding_init=uniform_init(cfg.embed_init), rngs=rngs) for r in cfg.rows]
+            [nnx.Embed(r, cfg.embed_dim, embedding_init=init.uniform(cfg.embed_init), rngs=rngs) for r in cfg.rows]
         )
         self.layers = nnx.List([Layer(cfg, n, rngs=rngs) for n in cfg.layer_inputs()])
         self.top = MLP(cfg.top_sizes, final_relu=False, zero_last=True, activation=cfg.activation, rngs=rngs)
