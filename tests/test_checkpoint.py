@@ -85,6 +85,7 @@ def test_the_resumed_trial_ends_with_the_uninterrupted_metrics(across_meshes):
         assert curve[:3] == full[:3]  # up to the checkpoint: its own record of the curve
         # After it, the same state trained on another mesh: sums in another order only
         # (the tolerance of tests/test_sharding.py for 8 devices against one).
-        for key in ("train_loss", "ne", "logloss", "auc"):
+        for key in ("train_loss", "ne", "logloss", "auc", "valid/ne", "valid/auc"):
             assert curve[3][key] == pytest.approx(full[3][key], rel=1e-5), (mode, key)
-        assert resumed[mode]["final"] == curve[3]
+        # the trial's final metrics are the last row's evaluation-set half (its valid/ half is the validation)
+        assert resumed[mode]["final"] == {k: v for k, v in curve[3].items() if not k.startswith("valid/")}
