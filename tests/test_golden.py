@@ -22,7 +22,7 @@ RTOL = 1e-4
 # First two trial ids in expansion order, the number of trials, and a digest of all of
 # them (sorted), per shipped synthetic spec.
 IDS = {
-    "quickstart.yaml": (("f502b432116f", "04f66bd2afc2"), 44, "1a85708137da0aa8"),
+    "quickstart.yaml": (("f502b432116f", "04f66bd2afc2"), 46, "3dcc8b7e096b3ef6"),
     "hstu_quick.yaml": (("667d936af45b", "ff6f0708c9a7"), 18, "4642b8610b919093"),
     "dlrm_vs_hstu_quick.yaml": (("cfaeded1d645", "adfe763e728f"), 17, "c600745971f42d64"),
     "dlrm_vs_hstu.yaml": (("9246b123aecc", "583777205089"), 90, "303ef1f0dc590c20"),
