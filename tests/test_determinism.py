@@ -112,3 +112,37 @@ def test_exact_logits_refuse_operands_too_large_to_be_exact():
     big = np.full((2, 4), 2.0**30, np.float32)
     with pytest.raises(ArithmeticError, match="too large"):
         exact_logits(big, on_grid(np.full((4, 3), 2.0**10)), np.empty((2, 3), np.float32))
+
+
+
+IMPRESSIONS = dict(length=24, eval_users=256, valid_users=256, eval_tail=4, bag_len=4)
+IMPRESSION_FINGERPRINT = f"""
+import hashlib
+import numpy as np
+from sweeps.data.impression_world import ImpressionConfig, ImpressionWorld
+w = ImpressionWorld(ImpressionConfig(**{IMPRESSIONS!r}))
+h = hashlib.sha256()
+b = w.train(1_000)
+for a in (*w.users({BLOCK}).arrays(), b.dense, *b.ids.values(), b.label, b.prob):
+    h.update(np.ascontiguousarray(a).tobytes())
+print(h.hexdigest())
+"""
+
+
+@pytest.fixture(scope="module")
+def impression_fingerprint():
+    """The same digest computed in this process (whatever its BLAS threads)."""
+    from sweeps.data.impression_world import ImpressionConfig, ImpressionWorld
+
+    w = ImpressionWorld(ImpressionConfig(**IMPRESSIONS))
+    b = w.train(1_000)
+    return _digest((*w.users(BLOCK).arrays(), *_batch_arrays(b)))
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_impression_world_is_bit_identical_with_any_blas_thread_count(threads, impression_fingerprint):
+    env = {**os.environ, **{k: threads for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    out = subprocess.run(
+        [sys.executable, "-c", IMPRESSION_FINGERPRINT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == impression_fingerprint

@@ -62,7 +62,7 @@ import functools
 import numpy as np
 
 from sweeps.data.ctr_world import Batch, Field, WorldConfig
-from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, on_grid
+from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, _one_blas_thread, on_grid
 
 IMP_TAG = 4_242
 EVAL_BLOCK = 1 << 20  # eval users are blocks EVAL_BLOCK, EVAL_BLOCK + 1, ... (disjoint from training)
@@ -148,6 +148,10 @@ class ImpressionWorld:
 
     def block(self, b: int) -> Users:
         """Block ``b``'s users: a pure function of (seed, b)."""
+        with _one_blas_thread():  # the sequential world's small matmuls; the bits do not depend on it
+            return self._block(b)
+
+    def _block(self, b: int) -> Users:
         c, w = self.cfg, self.ctr
         seq = self.seq._block(b)
         base_UxR = self.seq._init_users(b)[0]
