@@ -264,7 +264,6 @@ class SeqWorld:
         sd_drift = self.sd_R[:Dr]
         ids, ts, start = (np.zeros((U, T), np.int32) for _ in range(3))
         logp, rank = np.zeros((U, T), np.float32), np.zeros((U, T), np.int32)
-        unseen_UxN = np.zeros((U, N), np.float32)
         logit_UxN = np.empty((U, N), np.float32)
         q_UxR1 = np.empty((U, R + 1), np.float32)
         drift_UxDr = np.zeros((U, Dr))
@@ -299,7 +298,7 @@ class SeqWorld:
             q_UxR1[:, :R] += cont_U[:, None] * item_f_NxR[prev_U]
             q_UxR1[:, R] = np.where(new_U, c.pop_weight_start, c.pop_weight)
             exact_logits(q_UxR1, self.f_grid_R1xN, out=logit_UxN, f_bound=self.f_bound)
-            logit_UxN += unseen_UxN
+            logit_UxN[rows[:, None], ids[:, :t] - 1] = -np.inf  # no repeats: the items consumed so far
             logit_UxN -= logit_UxN.max(1, keepdims=True)
             p_UxN = np.exp(logit_UxN, out=logit_UxN)
             item_U, log_total_U = _sample(p_UxN, u_Ux4[:, 3])
@@ -308,7 +307,6 @@ class SeqWorld:
             scored_U = (t >= length_U - 2) & (t < length_U)
             rank[scored_U, t] = (p_UxN[scored_U] >= drawn_U[scored_U, None]).sum(1)  # ties rank it last
             ids[:, t], ts[:, t], start[:, t] = item_U + 1, clock_U, new_U
-            unseen_UxN[rows, item_U] = -np.inf
             prev_U = item_U
 
         real_UxT = np.arange(T)[None] < length_U[:, None]
@@ -342,8 +340,7 @@ def exact_logits(q_UxK: np.ndarray, f_grid_KxN: np.ndarray, out: np.ndarray, f_b
     bound = np.abs(q_grid_UxK).max() * f_bound
     if not bound < 2.0**53:
         raise ArithmeticError(f"logit operands too large for an exact product (bound {bound:.3g})")
-    out[...] = (q_grid_UxK @ f_grid_KxN) * 2.0 ** (-2 * GRID_BITS)
-    return out
+    return np.multiply(q_grid_UxK @ f_grid_KxN, 2.0 ** (-2 * GRID_BITS), out=out, casting="same_kind")
 
 
 def _sample(p_UxN: np.ndarray, u_U: np.ndarray, groups: int = 50):
