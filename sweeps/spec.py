@@ -157,14 +157,19 @@ def _size_axis(axis: Any, field: str, axes_by_arch: dict[str, dict], *, size_onl
     return all(known[axis].integer for known in axes_by_arch.values())
 
 
+def _keys(raw: dict, field: str, allowed, required) -> None:
+    """``raw`` has only ``allowed`` keys and every ``required`` one; errors name the key."""
+    unknown = sorted(set(raw) - set(allowed))
+    if unknown:
+        raise SpecError(f"{field}.{unknown[0]}", f"unknown key; expected one of {', '.join(allowed)}")
+    for key in required:
+        if key not in raw:
+            raise SpecError(f"{field}.{key}", "missing")
+
+
 def _data_from(value: dict, field: str, axes_by_arch: dict[str, dict]) -> tuple[tuple, dict[str, float]]:
     """``{from: {axis: value}, values: [...]}``: the data values and the labelled bases."""
-    unknown = sorted(set(value) - {"from", "values"})
-    if unknown:
-        raise SpecError(f"{field}.{unknown[0]}", "unknown key; expected from, values")
-    for key in ("from", "values"):
-        if key not in value:
-            raise SpecError(f"{field}.{key}", "missing")
+    _keys(value, field, ("from", "values"), ("from", "values"))
     bases = _mapping(value["from"], f"{field}.from")
     if not bases:
         raise SpecError(f"{field}.from", "expected a mapping of axis: value, one labelled base per axis")
@@ -191,12 +196,7 @@ def _axes(value: Any, field: str, axes_by_arch: dict[str, dict]) -> tuple[dict[s
 
 def _select(value: Any, field: str) -> Select | None:
     raw = _mapping(value, field)
-    unknown = sorted(set(raw) - set(SELECT_KEYS))
-    if unknown:
-        raise SpecError(f"{field}.{unknown[0]}", f"unknown key; expected one of {', '.join(SELECT_KEYS)}")
-    for key in ("over", "by"):
-        if key not in raw:
-            raise SpecError(f"{field}.{key}", "missing")
+    _keys(raw, field, SELECT_KEYS, ("over", "by"))
     over = _lists(raw["over"], f"{field}.over")
     if not over:
         raise SpecError(f"{field}.over", "expected a mapping of dotted config keys to lists of values")
@@ -232,12 +232,7 @@ def _compute(value: Any, field: str, axes_by_arch: dict[str, dict]) -> ComputeBu
     if value is None:
         return None
     raw = _mapping(value, field)
-    unknown = sorted(set(raw) - {"budgets", "axis", "sizes", "tolerance"})
-    if unknown:
-        raise SpecError(f"{field}.{unknown[0]}", "unknown key; expected budgets, axis, sizes, tolerance")
-    for key in ("budgets", "axis", "sizes"):
-        if key not in raw:
-            raise SpecError(f"{field}.{key}", "missing")
+    _keys(raw, field, ("budgets", "axis", "sizes", "tolerance"), ("budgets", "axis", "sizes"))
     axis = raw["axis"]
     if axis in ("data", "compute") or not all(axis in known for known in axes_by_arch.values()):
         raise SpecError(f"{field}.axis", f"expected a model-size axis of every architecture, got {axis!r}")
