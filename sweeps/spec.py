@@ -51,7 +51,8 @@ SELECT_KEYS = ("over", "by", "goal")
 
 
 def describe_point(axes: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in axes.items())
+    """``key=value, ...`` of a point's axes, written as a variant is (``selection.variant_label``)."""
+    return selection.variant_label(axes)
 
 
 @dataclasses.dataclass(frozen=True)

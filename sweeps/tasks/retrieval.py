@@ -105,7 +105,7 @@ def batch_rows(cfg: TrialConfig, examples: int) -> int:
 def total_steps(cfg: TrialConfig) -> int:
     """Every epoch visits each user once in whole (the last one partial) batches; the
     schedule spans all epochs (``sweeps.train.seq``)."""
-    return cfg.train.epochs * -(-cfg.data.examples // cfg.train.batch_size)
+    return cfg.train.epochs * trainer.steps_per_epoch(cfg.data.examples, cfg.train.batch_size)
 
 
 # The planner's time model (``sweeps.plan``): a new model shape's compile, measured here

@@ -70,6 +70,11 @@ def _program_key(cfg: TrainConfig) -> TrainConfig:
     return dataclasses.replace(cfg, epochs=1, eval_users=0, select="", sl_alpha=0.0, batch_rule="fixed")
 
 
+def steps_per_epoch(users: int, batch_size: int) -> int:
+    """Optimiser steps of one epoch: every training user once, the last batch partial."""
+    return -(-users // batch_size)
+
+
 def _windows(ids_UxT, ts_UxT, n_U, width: int):
     """The last ``width`` items of each sequence (first ``n`` real), right-padded."""
     start_U = np.maximum(n_U - width, 0)
@@ -236,18 +241,18 @@ def _evaluate(rank, state, arrays, batch: int, ks) -> dict[str, float]:
     return retrieval.metrics_from_ranks(np.concatenate(ranks), ks, np.concatenate(logps))
 
 
-def _epoch_chunks(cfg: TrainConfig, seed: int, epoch: int, train_arrays, steps_per_epoch: int):
+def _epoch_chunks(cfg: TrainConfig, seed: int, epoch: int, train_arrays, n_steps: int):
     """The epoch's batches as ``[chunks, chunk_steps, B, L]`` arrays and active flags."""
     U = len(train_arrays[0])
     B, C = cfg.batch_size, cfg.chunk_steps
-    n_chunks = -(-steps_per_epoch // C)
+    n_chunks = -(-n_steps // C)
     order = np.random.default_rng([seed, epoch]).permutation(U)
     order = np.concatenate([order, np.full(n_chunks * C * B - U, -1)])
     real = order >= 0
     shaped = [
         np.where(real[:, None], a[np.maximum(order, 0)], 0).reshape(n_chunks, C, B, -1) for a in train_arrays
     ]
-    active = (np.arange(n_chunks * C) < steps_per_epoch).reshape(n_chunks, C)
+    active = (np.arange(n_chunks * C) < n_steps).reshape(n_chunks, C)
     return shaped, active
 
 
@@ -271,8 +276,8 @@ def train(
     train_arrays = _next_item_arrays(*windows)
     E = len(split.valid) if not cfg.eval_users else min(cfg.eval_users, len(split.valid))
     valid_arrays = query_arrays(split.valid.head(E), L, hist_width)
-    steps_per_epoch = -(-len(train_arrays[0]) // cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
+    per_epoch = steps_per_epoch(len(train_arrays[0]), cfg.batch_size)
+    total_steps = cfg.epochs * per_epoch
 
     state = init(seed)
     base_key = jax.random.key(seed)
@@ -283,7 +288,7 @@ def train(
     for epoch in range(1, cfg.epochs + 1):
         if cfg.sl_alpha:
             train_arrays = stochastic_length_arrays(windows, seed, epoch, cfg.sl_alpha, L)
-        shaped, active = _epoch_chunks(cfg, seed, epoch, train_arrays, steps_per_epoch)
+        shaped, active = _epoch_chunks(cfg, seed, epoch, train_arrays, per_epoch)
         losses = []
         for c in range(len(active)):
             steps = step + np.arange(len(active[c]))
