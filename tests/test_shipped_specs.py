@@ -1,5 +1,8 @@
-"""The specs shipped under sweeps/specs expand to the sweeps their comments describe."""
+"""The specs shipped under sweeps/specs expand to the sweeps their comments describe, with
+trial ids that stay as they are (ids name records on disk: a changed id re-runs a finished
+sweep)."""
 
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -9,6 +12,26 @@ from sweeps import spec as spec_mod, tasks
 
 SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
 SYNTHETIC = sorted(p.name for p in SPECS.glob("*.yaml") if not p.name.startswith("ref_"))
+
+# First two trial ids in expansion order, the number of trials, and a digest of all of
+# them (sorted), per shipped synthetic spec.
+IDS = {
+    "quickstart.yaml": (("f502b432116f", "04f66bd2afc2"), 46, "3dcc8b7e096b3ef6"),
+    "hstu_quick.yaml": (("667d936af45b", "ff6f0708c9a7"), 18, "4642b8610b919093"),
+    "dlrm_vs_hstu_quick.yaml": (("cfaeded1d645", "adfe763e728f"), 17, "c600745971f42d64"),
+    "dlrm_vs_hstu.yaml": (("9246b123aecc", "583777205089"), 90, "303ef1f0dc590c20"),
+    "seed_study_quick.yaml": (("e41b262518a9", "a77f0cf1ad2b"), 37, "cda5f4cdc22ba72f"),
+    "seed_study.yaml": (("de50a2a31028", "167bb60c91fd"), 278, "ab04a3189b3ba37e"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IDS))
+def test_shipped_spec_trial_ids_are_unchanged(name):
+    first, count, digest = IDS[name]
+    ids = [t.trial_id for t in spec_mod.expand(spec_mod.load(SPECS / name))]
+    assert tuple(ids[:2]) == first
+    assert len(ids) == count
+    assert hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16] == digest
 
 
 @pytest.mark.parametrize("name", SYNTHETIC)
