@@ -18,6 +18,7 @@ import numpy as np
 from analysis.load import AxisPoints, axes_of, axis_points
 from scaling import AxisAnalysis, FitError, LawFit, analyse_axis
 from scaling.evidence import LAW_LABELS
+from scaling.fit_status import fit_status, gamma_at_lower_bound
 from scaling.verdict import MIN_GAIN
 from sweeps.selection import higher_is_better
 from sweeps.store import TrialRecord, split_axis
@@ -99,14 +100,15 @@ def notes(a: AxisAnalysis) -> list[str]:
     """Close alternatives, laws not identified (with why), and fit warnings."""
     out = [f"close: {', '.join(LAW_LABELS[c] for c in a.close)}"] if a.close else []
     out += [f"{f.label}: {f.reason}" for f in a.laws if not f.identified]
-    floor = a.law("power_law")
-    if a.chosen == "power_law" and floor.params and floor.params["gamma"] <= floor.intervals["gamma"][0] + 1e-12:
+    if gamma_at_lower_bound(a):
         out.append("gamma at its lower bound")
     return out + list(a.warnings)
 
 
 def format_table(fits: dict[str, AxisFit], floor_ne: float | None, *, x: str | None = None) -> str:
-    """The per-axis table as fixed-width text: x, chosen law, R^2, verdict, measured gain, notes."""
+    """The per-axis table as fixed-width text: x, chosen law, R^2, verdict, measured gain, notes,
+    and below each axis whose law cannot be read as one, its reading (flat / not identified,
+    :mod:`scaling.fit_status`) with the reason."""
     w = max([11, *(len(k) for k in fits)])
     head = (f"{'axis':<{w}} {'n':>3} {'x':<20} {'x range':>17}  {'law (chosen by AICc and leave-largest-out)':<46} "
             f"{'R^2':>6}  {'saturated? [P(gain < min)]':<32} {'measured gain/doubling':<24} notes")
@@ -124,6 +126,9 @@ def format_table(fits: dict[str, AxisFit], floor_ne: float | None, *, x: str | N
         r2 = f"{a.fit.r2:.3f}" if a.fit is not None else "-"
         lines.append(f"{axis:<{w}} {len(p.x):>3} {xn:<20} {xr:>17}  {law_text(a.fit):<46} {r2:>6}  "
                      f"{a.verdict.text:<32} {a.measured.text:<24} {'; '.join(notes(a))}")
+        status = fit_status(a)
+        if status.status != "fits":
+            lines.append(f"{'':<{w}}     -> {status.text}")
     lines.append(f"Verdicts: bootstrap gain per doubling at the largest x against min gain {min_gain:g} "
                  "(metric units); P(gain < min) is the share of resamples below it.")
     if floor_ne is not None:
@@ -148,9 +153,10 @@ def params_text(fit: LawFit) -> str:
 
 def axes_markdown(items: Iterable[tuple[str, str, AxisAnalysis]]) -> str:
     """One row per ``(row kind, axis, analysis)``: x, the chosen law and its parameters with
-    intervals, R^2, the verdict with P(gain < min), the fitted gain per doubling at the
-    largest x with its interval, the measured gain, and notes."""
-    cols = ["row", "axis", "x", "n", "law", "parameters [95% CI]", "R^2", "saturated? [P(gain < min)]",
+    intervals, R^2, whether the law can be read as one (``fits``, or flat / not identified
+    with the reason: :mod:`scaling.fit_status`), the verdict with P(gain < min), the fitted
+    gain per doubling at the largest x with its interval, the measured gain, and notes."""
+    cols = ["row", "axis", "x", "n", "law", "parameters [95% CI]", "R^2", "reading", "saturated? [P(gain < min)]",
             "gain/doubling at largest x [95%]", "measured gain/doubling", "notes"]
     rows = []
     for kind, axis, a in items:
@@ -158,7 +164,7 @@ def axes_markdown(items: Iterable[tuple[str, str, AxisAnalysis]]) -> str:
         gain = f"{v.gain:.2g} [{v.lower:.2g}, {v.upper:.2g}]" if v.n_resamples else "-"
         law = a.fit.label if a.fit is not None else "not identified"
         rows.append([kind, axis, a.x_name, str(a.x.size), law, params_text(a.fit) if a.fit is not None else "-",
-                     f"{a.fit.r2:.3f}" if a.fit is not None else "-", v.text, gain, a.measured.text,
+                     f"{a.fit.r2:.3f}" if a.fit is not None else "-", fit_status(a).text, v.text, gain, a.measured.text,
                      "; ".join(notes(a))])
     return _md(cols, rows)
 
@@ -201,6 +207,7 @@ def fit_rows(fits: dict[str, AxisFit]) -> list[dict]:
             row.update(floor.params, r2=floor.r2, power_law_identified=floor.identified, power_law_reason=floor.reason)
             row.update({f"{k}_ci": list(v) for k, v in floor.intervals.items()})
         row["verdict"] = a.verdict.record()
+        row["reading"] = fit_status(a).record()
         row["measured"] = a.measured.record()
         rows.append(row)
     return _json_safe(rows)

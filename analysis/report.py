@@ -136,7 +136,10 @@ def _study_section(w: _Writer, recs: list[TrialRecord], arch: str, metric: str, 
           "bootstrap interval of the gain per doubling at the largest x lies wholly below / above the min gain "
           f"({s.table.min_gain:g}, metric units); undetermined: it straddles it. P(gain < min): the share of "
           "resamples below. Measured: the change of the mean over seeds over the last step of x, per doubling, "
-          "± its standard error.\n\n" + study.axes_markdown(s.table))
+          "± its standard error. Reading: *fits* when the chosen law has R^2 >= 0.95 and no parameter on a "
+          "search limit; otherwise *flat* (the 95% interval of the average gain per doubling over the whole "
+          "range contains 0) or *not identified* (a trend no law fits well enough), with the reason; a law's "
+          "numbers are read as a scaling law only where it fits.\n\n" + study.axes_markdown(s.table))
     w.add("### Which law, by evidence\n\n" + study.evidence_markdown(s.table))
     w.add("### Best approach\n")
     for row in s.table.rows:
