@@ -91,17 +91,14 @@ def _records(args):
     return records
 
 
-def _fits(args, n_boot: int = 200):
-    from analysis import fits
-
-    records = _records(args)
-    return records, fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=n_boot), fits.record_floor(records)
-
-
 def cmd_plot(args) -> int:
-    from analysis import plots
+    from analysis import fits, plots
+    from recscale.commands.fit import check_verdict_args
 
-    records, axis_fits, floor = _fits(args)
+    check_verdict_args(args)
+    records = _records(args)
+    axis_fits = fits.fit_axes(records, metric=args.metric, x=args.x, n_boot=args.bootstrap, min_gain=args.min_gain)
+    floor = fits.record_floor(records)
     fig = plots.scaling_panels(axis_fits, floor_ne=floor, title=", ".join(Path(d).name for d in args.sweep_dirs))
     out = Path(args.out) if args.out else Path(args.sweep_dirs[0]) / f"scaling_{args.metric}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -130,6 +127,8 @@ def _add_claim_timeout(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
+    from recscale.commands import fit as fit_command
+
     p = argparse.ArgumentParser(prog="recscale", description="Scaling-law sweeps for recommendation models.")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -161,6 +160,7 @@ def parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="one PNG per sweep: a panel per axis with points, fit and the Bayes floor")
     _add_fit_args(plot)
     plot.add_argument("--out", help="PNG path (default: SWEEP_DIR/scaling_<metric>.png)")
+    fit_command.add_verdict_args(plot)
     plot.set_defaults(func=cmd_plot)
 
     for module in _command_modules():

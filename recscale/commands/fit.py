@@ -19,15 +19,26 @@ MIN_GAIN_HELP = ("saturation threshold: the gain per doubling of x at the larges
                  "(default: scaling.verdict.MIN_GAIN, {}; justified there)")
 
 
-def add_min_gain(p: argparse.ArgumentParser) -> None:
-    """``--min-gain`` (the default is resolved when the command runs: importing scaling is slow)."""
+# One default for every command that judges axes (fit, plot, report): with fewer resamples
+# a verdict near its threshold can differ between the table and the figure of one sweep.
+BOOTSTRAP = 1000
+
+
+def add_verdict_args(p: argparse.ArgumentParser) -> None:
+    """``--bootstrap`` and ``--min-gain`` (its default is resolved when the command runs:
+    importing scaling is slow)."""
+    p.add_argument("--bootstrap", type=int, default=BOOTSTRAP, metavar="N",
+                   help=f"bootstrap resamples for intervals, bands and verdicts (default {BOOTSTRAP})")
     p.add_argument("--min-gain", type=float, default=None, metavar="G", help=MIN_GAIN_HELP.format("0.001 per doubling"))
 
 
-def check_min_gain(args: argparse.Namespace) -> None:
-    """Resolve the default and refuse a threshold that is not a positive number (exit 2)."""
+def check_verdict_args(args: argparse.Namespace) -> None:
+    """Resolve the default threshold; refuse one that is not a positive number, or fewer than
+    2 resamples (exit 2)."""
     from scaling.verdict import MIN_GAIN
 
+    if args.bootstrap < 2:
+        raise InputError(f"--bootstrap must be at least 2, got {args.bootstrap}")
     if args.min_gain is None:
         args.min_gain = MIN_GAIN
     elif not args.min_gain > 0 or args.min_gain == float("inf"):
@@ -47,16 +58,13 @@ def register(subparsers) -> None:
     p.add_argument("--metric", default="ne", help="sweeps: metric to fit (default: ne)")
     p.add_argument("--json", action="store_true", help="print the fits as JSON")
     p.add_argument("--table", action="store_true", help="sweeps: also the seed table (data / parameter / compute rows)")
-    p.add_argument("--bootstrap", type=int, default=1000, metavar="N", help="bootstrap resamples (default 1000)")
     p.add_argument("--plot", metavar="PNG", help="also write the figure (one panel per axis or group) to PNG")
-    add_min_gain(p)
+    add_verdict_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    check_min_gain(args)
-    if args.bootstrap < 2:
-        raise InputError(f"--bootstrap must be at least 2, got {args.bootstrap}")
+    check_verdict_args(args)
     if args.csv:
         if args.sweep_dirs:
             raise InputError("give sweep directories or --csv FILE, not both")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from recscale.commands.fit import add_min_gain, check_min_gain
-from sweeps.errors import InputError
+from recscale.commands.fit import add_verdict_args, check_verdict_args
 
 
 def register(subparsers) -> None:
@@ -16,17 +15,14 @@ def register(subparsers) -> None:
     p.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR", help="sweep directories (runs/<name>)")
     p.add_argument("--out", help="report directory (default: SWEEP_DIR/report for the first SWEEP_DIR)")
     p.add_argument("--metric", help="metric to report (default: ne, or one every architecture reports)")
-    p.add_argument("--bootstrap", type=int, default=200, metavar="N", help="bootstrap resamples for CIs and bands")
-    add_min_gain(p)
+    add_verdict_args(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from analysis.report import write_report
 
-    if args.bootstrap < 2:
-        raise InputError(f"--bootstrap must be at least 2, got {args.bootstrap}")
-    check_min_gain(args)
+    check_verdict_args(args)
     out = Path(args.out) if args.out else Path(args.sweep_dirs[0]) / "report"
     path = write_report(args.sweep_dirs, out, metric=args.metric, n_boot=args.bootstrap, min_gain=args.min_gain)
     print(f"wrote {path}")
