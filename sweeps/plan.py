@@ -7,8 +7,7 @@ import json
 
 import models
 from sweeps import tasks
-from sweeps.selection import variant_label
-from sweeps.spec import describe_point
+from sweeps.spec import describe_trial
 from sweeps.trials import PlannedTrial
 
 # The harness's sustained rate on a 2-core CPU: about 1.4e10 FLOP/s, measured on the
@@ -74,9 +73,7 @@ def format_plan(plans: list[TrialPlan]) -> str:
     head = f"{'trial':<12} {'seed':>4} {'params':>10} {'examples':>10} {'train FLOPs':>12} {'est. s':>7}  axes"
     lines = [head, "-" * len(head)]
     for p in plans:
-        where = describe_point(p.trial.axes)
-        if p.trial.selection is not None:
-            where += f" | variant {p.trial.selection.index}: {variant_label(p.trial.selection.variant)}"
+        where = describe_trial(p.trial)
         lines.append(
             f"{p.trial.trial_id:<12} {p.trial.config.seed:>4} {p.params['total']:>10,} {p.examples:>10,} "
             f"{p.train_flops:>12.3g} {p.est_seconds:>7.1f}  {where}"

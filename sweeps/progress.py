@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn
 
 from sweeps import tasks
-from sweeps.spec import PlannedTrial, describe_point
+from sweeps.spec import PlannedTrial, describe_trial
 from sweeps.store import TrialRecord
 
 OnProgress = Callable[..., None]  # (unit, done, total, *, loss, examples) -> None
@@ -119,7 +119,7 @@ class Progress:
         self._last_line[trial.trial_id] = time.perf_counter()
         if self._bars is not None:
             self._rows[trial.trial_id] = self._bars.add_task(
-                f"  {trial.trial_id} {describe_point(trial.axes)}", total=None, info="starting")
+                f"  {trial.trial_id} {describe_trial(trial)}", total=None, info="starting")
 
     def monitor(self, trial: PlannedTrial) -> OnProgress:
         """The ``on_progress`` callback of one trial (see the module docstring)."""
@@ -151,7 +151,7 @@ class Progress:
         head = tasks.of(record.arch).HEADLINE
         head = head if head in record.final_metrics else None
         self.message(
-            f"[{self.done}/{self.total}] {record.trial_id} {describe_point(trial.axes)} seed={record.seed}: "
+            f"[{self.done}/{self.total}] {record.trial_id} {describe_trial(trial)} seed={record.seed}: "
             f"{record.status}" + (f" {head}={record.final_metrics[head]:.4f}" if head else "")
             + f" ({record.wall_time_s:.1f}s)" + ("" if self.live else f" eta {self.eta()}")
         )

@@ -55,6 +55,15 @@ def describe_point(axes: dict[str, Any]) -> str:
     return selection.variant_label(axes)
 
 
+def describe_trial(trial: PlannedTrial) -> str:
+    """Where a trial lies, for plans and progress lines: its point, and under a ``select:``
+    which variant it is (``horizontal=8 | variant 1: optim.lr=0.003``)."""
+    where = describe_point(trial.axes)
+    if trial.selection is not None:
+        where += f" | variant {trial.selection.index}: {selection.variant_label(trial.selection.variant)}"
+    return where
+
+
 @dataclasses.dataclass(frozen=True)
 class ComputeBudgets:
     """IsoFLOP budgets: per budget, every size of ``axis`` with the examples that hit it."""
