@@ -6,7 +6,6 @@ killed with SIGKILL and started again; the resumed trial must say where it resum
 end with the metrics of the same trial trained uninterrupted on one device.
 """
 
-import os
 import signal
 import socket
 import subprocess
