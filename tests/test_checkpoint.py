@@ -25,12 +25,13 @@ from sweeps.train import checkpoint, ctr as train, sharding
 where, modes = Path(sys.argv[1]), sys.argv[2].split(",")
 out = {"devices": jax.device_count()}
 for mode in modes:
-    tree = {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data": {"examples": 4096},
-            "optim": {"lr": 0.01}, "train": {"batch_size": 64, "chunk_steps": 8, "eval_points": 4, "sharding": mode,
+    # tests/test_golden.py's tiny CTR shapes, and tests/test_sharding.py's: programs the run may have compiled
+    tree = {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data": {"examples": 8192},
+            "optim": {"lr": 0.01}, "train": {"batch_size": 128, "chunk_steps": 8, "eval_points": 4, "sharding": mode,
                                              "checkpoint_every_steps": 16}}
     cfg = spec_mod.build_config("dlrm", 0, tree, "base")
     model_cfg, world = ctr.model_config(cfg), ctr.world(ctr.WorldConfig())
-    init = train.program_set(model_cfg, "dlrm", cfg.optim, 8, 64, mode)[0]
+    init = train.program_set(model_cfg, "dlrm", cfg.optim, 8, 128, mode)[0]
     step, state, meta = checkpoint.load(where, cfg.trial_id, init([0])) or (None, None, None)
     digest = None if state is None else hashlib.sha256(b"".join(np.asarray(x).tobytes() for x in jax.tree.leaves(state))).hexdigest()
     rows = [[s.data.shape[0] for s in leaf.addressable_shards] for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]

@@ -10,7 +10,7 @@ import time
 
 import yaml
 
-from sweeps import selection, store
+from sweeps import runner, selection, spec as spec_mod, store
 from sweeps.train import checkpoint
 
 SPEC = {
@@ -18,7 +18,7 @@ SPEC = {
     "arch": "dlrm",
     "seeds": [0],
     "base": {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data.examples": 65536},
-    "axes": {"horizontal": [1, 2]},
+    "axes": {"horizontal": [2, 4]},  # test_engine's tiny shapes: programs the run's compilation cache may hold
     "select": {"over": {"optim.lr": [0.003, 0.03]}, "by": "ne"},  # 2 points x 2 variants
 }
 
@@ -50,7 +50,7 @@ def test_sigkill_mid_sweep_then_rerun_records_every_trial_once(tmp_path):
     assert all(after[name] == data for name, data in before.items())  # finished trials untouched
     assert not list(store.trials_dir(killed).glob(".*.tmp"))
 
-    assert _run(spec, clean).wait(timeout=600) == 0
+    runner.run(spec_mod.parse(SPEC), clean, log=lambda line: None)  # the uninterrupted reference, in this process
     resumed = {r.trial_id: r.final_metrics for r in store.read_all(killed)}
     uninterrupted = {r.trial_id: r.final_metrics for r in store.read_all(clean)}
     assert resumed == uninterrupted
@@ -65,7 +65,7 @@ LONG = {
     "base": {
         "model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]},
         "data.examples": 262144,
-        "train": {"batch_size": 256, "checkpoint_every_steps": 128},
+        "train": {"checkpoint_every_steps": 32},  # batch 1024: 256 steps, test_engine's program for embed_dim 4
     },
     "axes": {"horizontal": [4]},
 }
@@ -85,7 +85,7 @@ def test_a_killed_long_trial_resumes_from_its_checkpoint(tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline and not _saved(ckpts):
         time.sleep(0.02)
-    os.kill(proc.pid, signal.SIGKILL)  # at the first checkpoint (step 128 of 1024)
+    os.kill(proc.pid, signal.SIGKILL)  # at the first checkpoint (step 32 of 256)
     proc.wait()
     assert _saved(ckpts), "no checkpoint written before the kill"
     assert not list(store.trials_dir(killed).glob("*.json"))
@@ -96,7 +96,7 @@ def test_a_killed_long_trial_resumes_from_its_checkpoint(tmp_path):
     assert rec.status == "finished" and rec.examples_seen == 262144
     assert not list(ckpts.iterdir())  # removed once the record is written
 
-    assert _run(spec, clean).wait(timeout=600) == 0
+    runner.run(spec_mod.parse(LONG), clean, log=lambda line: None)
     (ref,) = store.read_all(clean)
     assert rec.final_metrics == ref.final_metrics
     assert [c["ne"] for c in rec.curve] == [c["ne"] for c in ref.curve]

@@ -25,22 +25,25 @@ from sweeps.train import ctr as train, sharding
 from sweeps.spec import PlannedTrial
 from sweeps.tasks import ctr
 
-MODEL = {"embed_dim": 8, "rows": 256, "bottom_mlp": [16], "top_mlp": [16]}
+# tests/test_golden.py's tiny CTR shapes (and tests/test_checkpoint.py's): the run's
+# compilation cache may already hold the single-device programs, and the 8-device
+# row-sharded one is tests/test_checkpoint.py's
+MODEL = {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}
 out = {"devices": jax.device_count()}
 for emb, mode in [("dense", "row"), ("rowwise_adagrad", "table")]:
     curves = {}
     for m in ("none", mode):
-        tree = {"model": MODEL, "data": {"examples": 16384}, "optim": {"lr": 0.01, "embeddings": emb},
-                "train": {"batch_size": 512, "chunk_steps": 8, "eval_points": 4, "sharding": m}}
+        tree = {"model": MODEL, "data": {"examples": 4096}, "optim": {"lr": 0.01, "embeddings": emb},
+                "train": {"batch_size": 128, "chunk_steps": 8, "eval_points": 4, "sharding": m}}
         t = PlannedTrial(spec_mod.build_config("dlrm", 0, tree, "base"), {})
         rec = runner.run_trial(t, "sharding")
         assert rec.status == "finished", rec.message
         curves[m] = [(c["train_loss"], c["ne"]) for c in rec.curve]
     # the state after one chunk: where do the table leaves live?
     cfg = t.config
-    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, 8, 512, mode)
+    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, 8, 128, mode)
     w = ctr.world(ctr.WorldConfig())
-    batches, active = train.chunk_arrays(w.train(8 * 512), 0, 8, 512, 8)
+    batches, active = train.chunk_arrays(w.train(8 * 128), 0, 8, 128, 8)
     state, _ = chunk(init([0]), batches, active, np.full(8, 0.01, np.float32))
     leaves = []
     for path, leaf in jax.tree_util.tree_flatten_with_path(state)[0]:
