@@ -19,8 +19,9 @@ sweep trainer's own compiled chunk program):
 
 MFU is training FLOPs (3 x the analytic forward FLOPs) per second over the same-precision
 peak (bf16 DLRM over the bf16 peak). ``--quick`` shrinks every shape (and keeps one sequence
-preset) so that the run is compile-bound and short on a CPU (the test suite runs it): its
-figures only show that the code runs.
+preset) so that the run is compile-bound and short on a CPU (the test suite runs it), and
+compiles with XLA's backend (LLVM) optimisation off (``QUICK_XLA_FLAG``: half the compile
+CPU time, slower programs): its figures only show that the code runs.
 On a shared CPU only ratios measured in one run mean anything.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -46,6 +48,7 @@ from models import dlrm, hstu  # noqa: E402
 from sweeps.train.optim import OptimConfig  # noqa: E402
 
 TRIAL_STEPS = 1000
+QUICK_XLA_FLAG = "--xla_backend_optimization_level=0"
 SEQ_ITEMS = {"ml-1m": 3706, "ml-20m": 26744}
 
 
@@ -158,6 +161,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="tiny shapes: checks the benchmark runs (seconds on a CPU)")
     ap.add_argument("--out", type=Path, default=Path("bench_accel.json"))
     args = ap.parse_args()
+    if args.quick:  # read when the backend starts, at run()'s first jax.devices()
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {QUICK_XLA_FLAG}".strip()
     out = run(args.quick)
     args.out.write_text(json.dumps(out, indent=1))
     for r in out["dlrm"]:
