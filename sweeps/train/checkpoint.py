@@ -77,11 +77,17 @@ def load(where: Path, trial_id: str, like: Any) -> tuple[int, Any, dict] | None:
         if meta.get("trial_id") != trial_id:
             return None
         saved = mgr.item_metadata(step)["state"]
-        if saved is None or [tuple(m.shape) for m in jax.tree.leaves(saved)] != [x.shape for x in jax.tree.leaves(like)]:
+        # Orbax's metadata tree orders a NamedTuple state's fields by name, so the leaves are
+        # compared as a multiset of shapes; the restore below maps them by path.
+        if saved is None or _shapes(saved) != _shapes(like):
             return None
         target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), like)
         state = mgr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(target)))["state"]
     return meta["step"], state, meta
+
+
+def _shapes(tree) -> list[tuple[int, ...]]:
+    return sorted(tuple(x.shape) for x in jax.tree.leaves(tree))
 
 
 def remove(where: Path) -> None:

@@ -120,11 +120,16 @@ def run(
     compiled_before = compiled_seconds()
     lanes = [_Lane([], []) for _ in range(k)]
     step = resumed_from = 0
+    unused = None  # the step of a checkpoint of this trial that does not fit this run's state
     if checkpoint_path is not None:
         restored = checkpoint.load(checkpoint_path, trial_id, state)
         if restored is not None:
             step, state, header = restored
             lanes[0].curve, lanes[0].recent, resumed_from = header["curve"], header["recent"], step
+        else:
+            unused = checkpoint.latest_step(checkpoint_path)
+            if unused is not None:  # it would block this run's saves at the same steps
+                checkpoint.remove(checkpoint_path)
     t_train = time.perf_counter()
     while step < total and any(lane.running for lane in lanes):
         batches, active = batches_at(step)
@@ -157,6 +162,9 @@ def run(
     notes = [f"trained packed: {k} trials in one vmapped program, timings split evenly"] if k > 1 else []
     if resumed_from:
         notes.append(f"resumed from a checkpoint at step {resumed_from}")
+    elif unused is not None:
+        notes.append(f"a checkpoint at step {unused} did not fit this run's state (another layout, e.g. table "
+                     "sharding on another device count), was removed, and the trial trained from step 0")
     out = []
     for lane in lanes:
         done = lane.status == "finished" and lane.curve
