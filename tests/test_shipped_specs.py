@@ -20,7 +20,7 @@ IDS = {
     "hstu_quick.yaml": (("667d936af45b", "ff6f0708c9a7"), 18, "4642b8610b919093"),
     "dlrm_vs_hstu_quick.yaml": (("cfaeded1d645", "adfe763e728f"), 17, "c600745971f42d64"),
     "dlrm_vs_hstu.yaml": (("9246b123aecc", "583777205089"), 90, "303ef1f0dc590c20"),
-    "seed_study_quick.yaml": (("e41b262518a9", "a77f0cf1ad2b"), 37, "cda5f4cdc22ba72f"),
+    "seed_study_quick.yaml": (("e41b262518a9", "a77f0cf1ad2b"), 37, "fe6633716cd3421e"),
     "seed_study.yaml": (("de50a2a31028", "167bb60c91fd"), 278, "ab04a3189b3ba37e"),
 }
 
