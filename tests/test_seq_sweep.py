@@ -1,9 +1,11 @@
 """HSTU and SASRec run through the same sweep engine as DLRM, on the retrieval task."""
 
+import copy
 import io
 
 import numpy as np
 import pytest
+import tiny
 
 from sweeps import runner, spec as spec_mod, store
 from sweeps.errors import SpecError
@@ -11,17 +13,10 @@ from sweeps.progress import Progress
 from sweeps.tasks import retrieval
 from sweeps.train.seq import stochastic_length_arrays
 
-TINY = {
-    "name": "seq",
-    "arch": ["hstu", "sasrec"],
-    "base": {
-        "model": {"d_model": 8, "n_blocks": 1, "n_heads": 1, "max_len": 16},
-        "data": {"examples": 128, "seq_len": 16, "min_len": 5},
-        "train": {"batch_size": 32, "epochs": 2, "n_negatives": 16},
-        "optim.lr": 0.005,
-    },
-    "axes": {"horizontal": [8, 16]},
-}
+# The shared tiny trial (tests/tiny.py) is the narrow point, its programs compiled once for
+# the run; the wide point is this module's own.
+NARROW = tiny.MODEL["d_model"]
+TINY = {"name": "seq", "arch": ["hstu", "sasrec"], "base": copy.deepcopy(tiny.RETRIEVAL), "axes": {"horizontal": [NARROW, 2 * NARROW]}}
 
 
 def test_hstu_and_sasrec_sweep_records(tmp_path):
@@ -33,15 +28,15 @@ def test_hstu_and_sasrec_sweep_records(tmp_path):
     for r in recs:
         assert 0 < r.final_metrics["hr@10"] <= 1 and 0 < r.final_metrics["ndcg@10"] <= r.final_metrics["hr@10"]
         assert set(r.best_metrics) >= {"hr@10", "ndcg@10", "mrr"}
-        assert r.examples_seen == 2 * 128 and r.curve[-1]["epoch"] == 2
+        assert r.examples_seen == 2 * tiny.DATA["examples"] and r.curve[-1]["epoch"] == 2
         assert r.config["optim"]["name"] == "adamw" and r.config["data"]["name"] == "seq_world"
         assert r.params["total"] > r.params["embedding"] > 0
         # the true process's metrics on the same test targets: no model beats them
         assert r.oracle_metrics["hr@10"] >= r.final_metrics["hr@10"]
         assert r.oracle_metrics["nll"] < r.final_metrics["nll"]
     assert len({tuple(sorted(r.oracle_metrics.items())) for r in recs}) == 1
-    wide = [r for r in recs if r.axes["horizontal"] == 16]
-    narrow = [r for r in recs if r.axes["horizontal"] == 8]
+    wide = [r for r in recs if r.axes["horizontal"] == 2 * NARROW]
+    narrow = [r for r in recs if r.axes["horizontal"] == NARROW]
     assert all(w.params["total"] > n.params["total"] for w in wide for n in narrow if w.arch == n.arch)
     assert "ndcg@10=" in out.getvalue()
 
@@ -59,9 +54,7 @@ def test_sequential_axes_and_sections_are_validated():
 
 
 def test_stochastic_length_trains_and_records_fewer_expected_flops(tmp_path):
-    import io
-
-    raw = {**TINY, "arch": "hstu", "axes": {"horizontal": [8]}}
+    raw = {**TINY, "arch": "hstu", "axes": {"horizontal": [NARROW]}}
     sl = {**raw, "name": "sl", "base": {**TINY["base"], "train": {**TINY["base"]["train"], "sl_alpha": 1.5}}}
     runner.run(spec_mod.parse(raw), tmp_path / "full", progress=Progress(io.StringIO()))
     runner.run(spec_mod.parse(sl), tmp_path / "sl", progress=Progress(io.StringIO()))
@@ -87,13 +80,13 @@ def test_the_plan_of_a_multi_epoch_trial_counts_every_epoch_as_its_record_does(t
     from sweeps import plan
 
     raw = {**TINY, "arch": "sasrec", "base": {**TINY["base"], "train": {**TINY["base"]["train"], "epochs": 3}}}
-    raw["axes"] = {"horizontal": [8]}
+    raw["axes"] = {"horizontal": [NARROW]}
     spec = spec_mod.parse(raw)
     (p,) = plan.plan(spec_mod.expand(spec))
     runner.run(spec, tmp_path, progress=Progress(io.StringIO()))
     (rec,) = store.read_all(tmp_path)
     assert rec.status == "finished"
-    assert p.examples == rec.examples_seen == 3 * 128
+    assert p.examples == rec.examples_seen == 3 * tiny.DATA["examples"]
     assert p.train_flops == rec.train_flops
 
     def estimate(epochs):
