@@ -8,6 +8,7 @@ or more (the dense and row-wise runs below differ by 4e-4 at step 16).
 """
 
 import pytest
+import tiny
 
 from sweeps import runner, spec as spec_mod
 from sweeps.spec import PlannedTrial
@@ -54,29 +55,24 @@ def test_tiny_dlrm_chunks_give_the_golden_losses_and_metrics(embeddings):
         assert g[1:] == pytest.approx(r[1:], rel=RTOL)
 
 
-TINY_SEQ = {
-    "model": {"d_model": 16, "n_blocks": 1, "n_heads": 2, "max_len": 20, "dropout": 0.2},
-    "data": {"examples": 256, "seq_len": 20, "min_len": 10},
-    "train": {"batch_size": 64, "epochs": 2, "n_negatives": 32, "eval_users": 128},
-}
-
-# Two epochs of 4 steps: per epoch the mean training loss and the validation nll (full
+# The tiny trial the sequential tests share (tests/tiny.py), so its compile is shared too:
+# two epochs of 4 steps. Per epoch the mean training loss and the validation nll (full
 # softmax, a continuous metric: HR/NDCG count 128 users and a near-tie could flip them),
 # then the test nll of the chosen epoch. The sequential world is exact by construction
 # (sweeps/data/seq_world.py), so only the training's float32 rounding varies by machine.
 SEQ = {
-    "hstu": ("2ee5cb13ff89", [(10.245715141296387, 15.406255887821317), (9.088095664978027, 15.118216376751661)], 15.544647213071585),
-    "sasrec": ("cbb78ba7e5cd", [(9.921024322509766, 14.759880110621452), (9.173943519592285, 14.100526409223676)], 14.124967869371176),
+    "hstu": ("b6c3bb927168", [(11.823501586914062, 18.425538325682282), (8.035224914550781, 17.84960899502039)], 18.2508380766958),
+    "sasrec": ("20bca177cc74", [(11.424100875854492, 16.937837993726134), (8.303245544433594, 15.299013458192348)], 16.603042613714933),
 }
 
 
 @pytest.mark.parametrize("arch", sorted(SEQ))
 def test_tiny_retrieval_epochs_give_the_golden_losses(arch):
     trial_id, epochs, test_nll = SEQ[arch]
-    cfg = spec_mod.build_config(arch, 0, TINY_SEQ, "base")
+    cfg = spec_mod.build_config(arch, 0, tiny.RETRIEVAL, "base")
     assert cfg.trial_id == trial_id
     rec = runner.run_trial(PlannedTrial(cfg, {}), "golden")
-    assert rec.status == "finished" and rec.examples_seen == 2 * 256
+    assert rec.status == "finished" and rec.examples_seen == 2 * tiny.DATA["examples"]
     assert [c["epoch"] for c in rec.curve] == [1, 2]
     for c, (loss, nll) in zip(rec.curve, epochs):
         assert (c["train_loss"], c["nll"]) == pytest.approx((loss, nll), rel=RTOL)
