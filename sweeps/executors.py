@@ -11,7 +11,9 @@ to the sweep directory).
 
 * ``InProcess``: one trial after another in this process (the default);
 * ``ProcessPool``: ``workers`` fresh processes (spawned, never forked: JAX is not
-  fork-safe), each keeping its compiled programs and generated data across trials;
+  fork-safe), each keeping its compiled programs and generated data across trials; the
+  progress a trial reports inside a worker reaches this process through a queue
+  (``relay``) and is handed to the caller's callback while ``run`` waits;
 * ``RayExecutor``: one Ray task per trial (1 CPU each), on an existing cluster
   (``address``) or a local instance it starts and stops itself. A task whose worker dies
   runs again (``max_retries``) and resumes from the trial's checkpoint when the
@@ -51,24 +53,66 @@ class InProcess:
         pass
 
 
+# (trial id, unit, done, total, loss, examples): one progress report of a trial in a worker
+ProgressSink = Callable[[str, str, int, int, float, int], None]
+
+
+class _QueueMonitor:
+    """A picklable ``monitor`` (``runner.run_pack``) for worker processes: each trial's
+    ``on_progress`` puts its reports on a queue the driver drains."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, trial: PlannedTrial):
+        def on_progress(unit: str, done: int, total: int, *, loss: float, examples: int) -> None:
+            self.queue.put((trial.trial_id, unit, int(done), int(total), float(loss), int(examples)))
+
+        return on_progress
+
+
 class ProcessPool:
     name = "process-pool"
+    POLL_S = 0.25  # how often a waiting driver hands on the workers' progress
 
     def __init__(self, workers: int):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
         self.workers = workers
-        self._pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        self._ctx = multiprocessing.get_context("spawn")
+        self._pool = cf.ProcessPoolExecutor(workers, mp_context=self._ctx)
+        self._manager = self._queue = self._sink = None
+
+    def relay(self, sink: ProgressSink) -> _QueueMonitor:
+        """A monitor to pass to the workers; their reports reach ``sink`` in this process."""
+        if self._manager is None:
+            self._manager = self._ctx.Manager()
+            self._queue = self._manager.Queue()
+        self._sink = sink
+        return _QueueMonitor(self._queue)
+
+    def _drain(self) -> None:
+        while self._queue is not None and not self._queue.empty():
+            report = self._queue.get()
+            if self._sink is not None:
+                self._sink(*report)
 
     def run(self, fn: RunTrial, trials: Iterable[Unit], on_start: OnStart = _ignore) -> Iterator[tuple[Unit, list[TrialRecord]]]:
         def wait(futures):
-            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            return [(f, f.result) for f in done]
+            while True:
+                done, _ = cf.wait(futures, timeout=self.POLL_S if self._queue is not None else None,
+                                  return_when=cf.FIRST_COMPLETED)
+                self._drain()
+                if done:
+                    return [(f, f.result) for f in done]
 
         return _in_flight(lambda t: self._pool.submit(fn, t), wait, trials, self.workers, on_start)
 
     def close(self) -> None:
         self._pool.shutdown(cancel_futures=True)
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = self._queue = None
 
 
 def _in_flight(submit: Callable, wait: Callable, trials: Iterable[Unit], limit: int,

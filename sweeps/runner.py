@@ -165,6 +165,23 @@ def write_selection(sweep_dir: Path) -> dict[str, selection.GroupChoice]:
     return choices
 
 
+def _monitor(executor, progress: Progress, trials: list[PlannedTrial]):
+    """How the trainers' progress reaches ``progress``: directly in this process, through
+    the pool's queue from worker processes; Ray tasks report nothing until they end."""
+    if isinstance(executor, executors.InProcess):
+        return progress.monitor
+    if not isinstance(executor, executors.ProcessPool):
+        return None
+    by_id, monitors = {t.trial_id: t for t in trials}, {}
+
+    def sink(trial_id: str, unit: str, done: int, total: int, loss: float, examples: int) -> None:
+        if trial_id in progress.running:  # a late report of a trial already recorded is dropped
+            on = monitors.get(trial_id) or monitors.setdefault(trial_id, progress.monitor(by_id[trial_id]))
+            on(unit, done, total, loss=loss, examples=examples)
+
+    return executor.relay(sink)
+
+
 def run(
     spec: SweepSpec,
     sweep_dir: Path | str,
@@ -216,8 +233,7 @@ def run(
     if live is not None:
         progress.on_update = live.update
     progress.begin(pending, _estimates(pending, log), parallel=getattr(executor, "workers", 1))
-    # Steps inside a trial are watched in this process only (a worker's callback cannot reach it).
-    monitor = progress.monitor if isinstance(executor, executors.InProcess) else None
+    monitor = _monitor(executor, progress, pending)
     checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else sweep_dir / "checkpoints"
     fn = functools.partial(run_pack, sweep=spec.name, checkpoint_dir=str(checkpoint_dir), monitor=monitor)
 
