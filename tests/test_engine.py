@@ -56,7 +56,8 @@ def test_retries_rerun_a_failed_trial(tmp_path, monkeypatch):
 def test_process_workers_write_every_record_once_with_in_process_numbers(tmp_path):
     spec = _spec(seeds=[0, 1])
     runner.run(spec, tmp_path / "serial", log=lambda m: None)
-    runner.run(spec, tmp_path / "pool", executor=executors.ProcessPool(4), log=lambda m: None)
+    # two workers for six trials: each worker trains several, and each pays its own interpreter
+    runner.run(spec, tmp_path / "pool", executor=executors.ProcessPool(2), log=lambda m: None)
     serial = {r.trial_id: r for r in store.read_all(tmp_path / "serial")}
     pool = {r.trial_id: r for r in store.read_all(tmp_path / "pool")}
     assert len(serial) == 6 and serial.keys() == pool.keys()

@@ -61,14 +61,16 @@ def test_the_persistent_cache_serves_a_second_process(tmp_path):
 def test_bfloat16_trains_in_bf16_on_float32_master_weights():
     t = _trial(train={"batch_size": 512, "precision": "bfloat16"})
     cfg = t.config
-    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, 4, 512, precision="bfloat16")
+    steps, bs = cfg.train.chunk_steps, cfg.train.batch_size  # the trial's own program, compiled once for both
+    init, chunk, _ = train.program_set(ctr.model_config(cfg), "dlrm", cfg.optim, steps, bs, precision="bfloat16")
     state = init([0])
     w = ctr.world(ctr.WorldConfig())
-    batches, active = train.chunk_arrays(w.train(4 * 512), 0, 4, 512, 4)
-    hlo = chunk.fn.lower(state, batches, active, np.full(4, 0.01, np.float32)).as_text()
+    batches, active = train.chunk_arrays(w.train(steps * bs), 0, steps, bs, steps)
+    lrs = np.full(steps, 0.01, np.float32)
+    hlo = chunk.fn.lower(state, batches, active, lrs).as_text()
     dots = [line for line in hlo.splitlines() if "dot_general" in line]
     assert dots and all("bf16" in line for line in dots)  # every matmul in bf16
-    state, _ = chunk(state, batches, active, np.full(4, 0.01, np.float32))
+    state, _ = chunk(state, batches, active, lrs)
     assert {x.dtype for x in jax.tree.leaves(state) if jnp_floating(x)} == {np.dtype("float32")}
 
     low, full = runner.run_trial(t, "t"), runner.run_trial(_trial(), "t")

@@ -16,9 +16,10 @@ from sweeps.train import ctr
 TINY = {
     "name": "progress",
     "arch": "dlrm",
-    "base": {"model": {"embed_dim": 2, "rows": 64, "bottom_mlp": [4], "top_mlp": [4]}, "data.examples": 2048,
-             "train": {"batch_size": 64, "chunk_steps": 8}},
-    "axes": {"horizontal": [1, 2]},
+    # tests/test_golden.py's tiny CTR shapes: embed_dim 4's programs may be in the run's cache already
+    "base": {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data.examples": 2048,
+             "train": {"batch_size": 128, "chunk_steps": 8}},
+    "axes": {"horizontal": [4, 8]},
 }
 
 
@@ -45,7 +46,7 @@ def test_live_rich_display_on_a_terminal(tmp_path):
 
 
 def test_the_ctr_trainer_reports_every_chunk_with_loss_throughput_and_eta(ctr_world):
-    (trial,) = spec_mod.expand(spec_mod.parse({**TINY, "axes": {"horizontal": [1]}}))
+    (trial,) = spec_mod.expand(spec_mod.parse({**TINY, "axes": {"horizontal": [4]}}))
     cfg = dataclasses.replace(trial.config, data=dataclasses.replace(trial.config.data, examples=4096))
     out = io.StringIO()
     progress = Progress(out, every_s=0.0)
@@ -54,9 +55,9 @@ def test_the_ctr_trainer_reports_every_chunk_with_loss_throughput_and_eta(ctr_wo
     heard = []
     progress.on_update = lambda t, numbers: heard.append(numbers)
     (res,) = ctr.train([cfg], tasks.model_config(cfg), ctr_world, on_progress=progress.monitor(trial))
-    total = ctr.total_steps(4096, 64)
+    total = ctr.total_steps(4096, 128)
     assert [h["done"] for h in heard] == list(range(8, total + 1, 8))  # one report per chunk of 8 steps
-    assert all(h["unit"] == "step" and h["total"] == total and h["examples"] == h["done"] * 64 for h in heard)
+    assert all(h["unit"] == "step" and h["total"] == total and h["examples"] == h["done"] * 128 for h in heard)
     # The losses reported are the chunk means; the curve's train_loss at each evaluation is
     # the mean of the chunk means since the previous one (equal chunks: the plain mean).
     by_step = {h["done"]: h["loss"] for h in heard}
