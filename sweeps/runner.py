@@ -122,7 +122,8 @@ def run_pack(trials: tuple[PlannedTrial, ...], sweep: str, checkpoint_dir: str |
     params, flops = {}, {}
     try:
         model_cfg, params, flops = _sizes(trials[0].config)
-        results = task.run_packed([t.config for t in trials], model_cfg)
+        results = task.run_packed([t.config for t in trials], model_cfg,
+                                  [monitor(t) for t in trials] if monitor is not None else None)
     except Exception:
         first = _failed(trials[0], sweep, task, params, flops, time.perf_counter() - t0)
         return [first] + [run_trial(t, sweep, checkpoint_dir, monitor) for t in trials[1:]]

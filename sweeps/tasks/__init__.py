@@ -17,7 +17,8 @@ A task module owns its contract:
   trial's optimiser steps;
 * ``run(cfg, model_cfg, checkpoint_path, on_progress) -> TrainResult`` (``on_progress``:
   ``sweeps.progress.OnProgress`` or None); with ``PACKABLE``,
-  ``run_packed(cfgs, model_cfg)`` trains trials of one shape together;
+  ``run_packed(cfgs, model_cfg, on_progress)`` trains trials of one shape together
+  (``on_progress``: None or one callback per trial);
 * ``HEADLINE``, the metric a progress line shows, and ``METRIC_NOTE``.
 """
 

@@ -133,7 +133,8 @@ def run(cfg: TrialConfig, model_cfg, checkpoint_path: Path | None, on_progress=N
     return _finish(res, cfg, data)
 
 
-def run_packed(cfgs: Sequence[TrialConfig], model_cfg) -> list[TrainResult]:
-    """Trials that share ``sweeps.packed.pack_key`` trained together in one program."""
+def run_packed(cfgs: Sequence[TrialConfig], model_cfg, on_progress=None) -> list[TrainResult]:
+    """Trials that share ``sweeps.packed.pack_key`` trained together in one program
+    (``on_progress``: None, or one callback per trial)."""
     data = _data(cfgs[0])
-    return [_finish(r, cfgs[0], data) for r in trainer.train(cfgs, model_cfg, data)]
+    return [_finish(r, cfgs[0], data) for r in trainer.train(cfgs, model_cfg, data, on_progress=on_progress)]

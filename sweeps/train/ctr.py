@@ -192,12 +192,13 @@ def eval_steps(total_steps: int, points: int, chunk: int) -> list[int]:
 
 def train(
     cfgs: Sequence[TrialConfig], model_cfg, world: CTRWorld, *, checkpoint_path: Path | None = None,
-    on_progress: Callable[..., None] | None = None,
+    on_progress: Callable[..., None] | Sequence[Callable[..., None] | None] | None = None,
 ) -> list[TrainResult]:
     """Train the trials ``cfgs`` (one, or several that share ``sweeps.packed.pack_key``) of
     ``model_cfg`` (an ``models.<arch>.Config``) as their configs say; one result per trial.
     The loop, its divergence rule, checkpoints (``checkpoint_path``, a lone trial only,
-    every ``train.checkpoint_every_steps``) and progress are ``sweeps.train.lanes``'.
+    every ``train.checkpoint_every_steps``) and progress (``on_progress``: one callback, or
+    one per trial) are ``sweeps.train.lanes``'.
     Every evaluation scores the eval set and, where ``world`` has one (``valid_set``), the
     validation set with the same compiled predict (``EVAL_BATCH`` rows a call): a result's
     ``final`` and ``validation`` are the two sets' metrics of the final model (the last

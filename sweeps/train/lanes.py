@@ -7,8 +7,8 @@ learning rates, and how the lanes' states are evaluated. The loop owns the rest,
 NaN/inf in a lane's training loss or evaluation ends that lane as diverged (it keeps
 running in the program but is no longer recorded); with ``checkpoint_path`` (a lone
 trial only) the state is saved every ``checkpoint_every`` steps and a checkpoint of the
-same trial found there is resumed from; ``on_progress`` (``sweeps.progress.OnProgress``)
-hears of every chunk (the first lane's mean loss).
+same trial found there is resumed from; ``on_progress`` (``sweeps.progress.OnProgress``,
+or one per lane) hears of every chunk with its lane's mean loss.
 
 Where the data have a validation set, every evaluation also scores it: a curve row holds
 the evaluation set's metrics and the validation set's under ``valid/`` keys. A lane's
@@ -104,7 +104,7 @@ def run(
     evaluate: Callable[[Any, list[bool]], list[dict | None]],
     compiled_seconds: Callable[[], float],
     checkpoint_path: Path | None = None, trial_id: str = "", checkpoint_every: int = 0,
-    on_progress: Callable[..., None] | None = None,
+    on_progress: Callable[..., None] | Sequence[Callable[..., None] | None] | None = None,
 ) -> list[TrainResult]:
     """Train ``k`` lanes from ``state`` (``train_chunk(state, batches, active, lrs)``).
 
@@ -116,6 +116,7 @@ def run(
     """
     if k > 1 and checkpoint_path is not None:
         raise ValueError("packed trials do not checkpoint")
+    reports = list(on_progress) if isinstance(on_progress, (list, tuple)) else [on_progress] + [None] * (k - 1)
     total, chunk, per_step = sched.total, sched.chunk, sched.examples_per_step
     compiled_before = compiled_seconds()
     lanes = [_Lane([], []) for _ in range(k)]
@@ -143,9 +144,10 @@ def run(
                 lane.recent.append(float(lane_losses.mean()))
                 if not np.all(np.isfinite(lane_losses)):
                     lane.status, lane.message = "diverged", f"non-finite training loss at step <= {step}"
-        if on_progress is not None:
-            on_progress("step", step, total, loss=float(losses[0].mean()) if losses[0].size else float("nan"),
-                        examples=step * per_step)
+        for report, lane_losses in zip(reports, losses):
+            if report is not None:
+                report("step", step, total, loss=float(lane_losses.mean()) if lane_losses.size else float("nan"),
+                       examples=step * per_step)
         if step in sched.marks and any(lane.running for lane in lanes):
             for lane, m in zip(lanes, evaluate(state, [lane.running for lane in lanes])):
                 if not lane.running:
