@@ -6,10 +6,12 @@ from flax import nnx
 
 from models import dlrm, hstu_rank
 from sweeps.recipes import dlrm as dlrm_recipe, hstu_rank as recipe
+from sweeps.train import compile_cache
 
 
 @pytest.fixture(scope="module")
 def setup(ctr_world):
+    compile_cache.enable()  # the run's persistent cache (tests/conftest.py): the forward three tests jit compiles once
     spec = recipe.ModelKnobs(d_model=8, n_blocks=2, n_heads=2, rows=300, dense_mlp=(16,), head_mlp=(12,))
     cfg = recipe.build(spec, ctr_world.cfg.n_dense, ctr_world.fields)
     batch = jax.tree.map(jnp.asarray, ctr_world.train(64).as_inputs())
