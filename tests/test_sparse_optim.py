@@ -131,11 +131,14 @@ def test_rowwise_adagrad_update_matches_its_formula_with_duplicate_ids():
     np.testing.assert_array_equal(np.asarray(init(table)), np.full(rows, sparse_optim.ADAGRAD_INIT, np.float32))
 
 
-TINY_MODEL = {"embed_dim": 8, "rows": 8, "bottom_mlp": [16], "top_mlp": [16]}
+# tests/test_golden.py's tiny CTR shapes: its row-wise Adagrad program is the one below
+TINY_MODEL = {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}
+TINY_TRAIN = {"batch_size": 128, "chunk_steps": 8, "eval_points": 2}
 
 
 def _trial(arch="dlrm", **over) -> PlannedTrial:
-    tree = spec_mod.merge({"model": TINY_MODEL, "data": {"examples": 8192}, "optim": {"lr": 0.01}}, over)
+    tree = spec_mod.merge({"model": TINY_MODEL, "data": {"examples": 8192}, "optim": {"lr": 0.01}, "train": TINY_TRAIN},
+                          over)
     if arch == "wide_deep":
         tree["model"] = {"embed_dim": 8, "rows": 8, "deep_mlp": [16]}
     return PlannedTrial(spec_mod.build_config(arch, 0, tree, "base"), {})
