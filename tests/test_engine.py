@@ -1,12 +1,15 @@
-"""The sweep engine: failures, retries, process workers, status, wandb mirroring."""
+"""The sweep engine: failures, retries, process workers (and their progress), status, wandb mirroring."""
 
+import io
 import json
+import re
 
 import pytest
 import yaml
 
 from recscale.cli import main
 from sweeps import executors, runner, spec as spec_mod, store
+from sweeps.progress import Progress
 from sweeps.train import ctr as train
 
 TINY = {
@@ -57,13 +60,19 @@ def test_process_workers_write_every_record_once_with_in_process_numbers(tmp_pat
     spec = _spec(seeds=[0, 1])
     runner.run(spec, tmp_path / "serial", log=lambda m: None)
     # two workers for six trials: each worker trains several, and each pays its own interpreter
-    runner.run(spec, tmp_path / "pool", executor=executors.ProcessPool(2), log=lambda m: None)
+    out = io.StringIO()
+    runner.run(spec, tmp_path / "pool", executor=executors.ProcessPool(2), progress=Progress(out, live=False, every_s=0.0))
     serial = {r.trial_id: r for r in store.read_all(tmp_path / "serial")}
     pool = {r.trial_id: r for r in store.read_all(tmp_path / "pool")}
     assert len(serial) == 6 and serial.keys() == pool.keys()
+    lines = out.getvalue().splitlines()
     for tid, r in serial.items():
         assert pool[tid].final_metrics == r.final_metrics
         assert pool[tid].curve == r.curve
+        # the steps inside a worker's trial reach the driver's display (the pool's queue), before its line
+        steps = [i for i, line in enumerate(lines) if line.startswith(f"  {tid}: step 4/4 (100%) loss ")]
+        (done,) = [i for i, line in enumerate(lines) if re.match(rf"\[\d/6\] {tid} ", line)]
+        assert len(steps) == 1 and steps[0] < done
     files = list((tmp_path / "pool" / "trials").iterdir())
     assert len(files) == 6 and all(json.loads(f.read_text())["trial_id"] == f.stem for f in files)
 

@@ -1,36 +1,20 @@
-"""Progress from where trials train away from the plain loop: from worker processes (with
-``--workers N`` each trial's steps, loss and ETA reach the driver's display through the
-pool's queue, before the trial's own line), and from packed trials (each lane its own
-line with its own loss)."""
+"""Progress from packed trials: each lane its own line with its own loss. (From worker
+processes: tests/test_engine.py's process-pool test.)"""
 
 import io
 import re
 
 import pytest
 
-from sweeps import executors, runner, spec as spec_mod, store
+from sweeps import runner, spec as spec_mod, store
 from sweeps.progress import Progress
 
 # tests/test_golden.py's tiny CTR shapes (programs the run's compilation cache may hold),
-# two seeds: 16 steps in two chunks each
-SPEC = {"name": "pool_progress", "arch": "dlrm", "seeds": [0, 1],
+# two seeds (one pack): 16 steps in two chunks each
+SPEC = {"name": "packed_progress", "arch": "dlrm", "seeds": [0, 1],
         "base": {"model": {"rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data": {"examples": 2048},
                  "train": {"batch_size": 128, "chunk_steps": 8, "eval_points": 2}},
         "axes": {"horizontal": [4]}}
-
-
-def test_steps_inside_worker_trials_reach_the_driver(tmp_path):
-    out = io.StringIO()
-    summary = runner.run(spec_mod.parse(SPEC), tmp_path, executor=executors.ProcessPool(2),
-                         progress=Progress(out, live=False, every_s=0.0))
-    assert summary.finished == 2
-    lines = out.getvalue().splitlines()
-    for rec in store.read_all(tmp_path):
-        steps = [i for i, line in enumerate(lines) if line.startswith(f"  {rec.trial_id}: step ")]
-        (done,) = [i for i, line in enumerate(lines) if re.match(rf"\[\d/2\] {rec.trial_id} ", line)]
-        # both chunks reported (8/16 and 16/16), with the loss, before the trial's line
-        assert [re.search(r"step (\d+)/16", lines[i]).group(1) for i in steps] == ["8", "16"]
-        assert all("loss " in lines[i] and "eta" in lines[i] for i in steps) and max(steps) < done
 
 
 def _step_lines(text: str, trial_id: str) -> list[str]:
