@@ -146,16 +146,3 @@ def test_malformed_logging_section_names_the_field():
     with pytest.raises(Exception) as e:
         _spec(logging={"wandb": {"mode": "sometimes"}})
     assert "logging.wandb.mode" in str(e.value)
-
-
-def test_ray_executor_on_a_local_instance_matches_in_process(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    spec = _spec(axes={"horizontal": [2, 4]})
-    runner.run(spec, tmp_path / "local", log=lambda m: None)
-    runner.run(spec, tmp_path / "ray", executor=executors.RayExecutor(num_cpus=2), log=lambda m: None)
-    local = {r.trial_id: r for r in store.read_all(tmp_path / "local")}
-    ray_ = {r.trial_id: r for r in store.read_all(tmp_path / "ray")}
-    assert local.keys() == ray_.keys() and len(local) == 2
-    for tid, r in local.items():
-        assert ray_[tid].final_metrics == r.final_metrics
-        assert ray_[tid].curve == r.curve
