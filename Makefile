@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: quickstart test test-random install clean-runs notebooks
 
+# uv resolves and installs in a fraction of pip's time; bytecode is compiled at install, as pip
+# does, so no process compiles the libraries' sources again. pip is the fallback.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev,cluster]'
+	$(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[dev,cluster]' \
+		|| $(BIN)/pip install --quiet -e '.[dev,cluster]'
 	touch $(STAMP)
 
 install: $(STAMP)
