@@ -37,15 +37,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from bench_dlrm import CONFIGS, matmul_peak
-from bench_rows import synthetic_batches, trainer_pass
+from bench_rows import trainer_pass
 
 from models import dlrm
 from sweeps.train import core
 from sweeps.train.optim import OptimConfig
 
 QUICK = dict(
-    n_dense=5, fields=("c0", "c1", "c2"), rows=(500,) * 3, bags=(0,) * 3, embed_dim=8,
-    bottom_mlp=(32, 8), top_mlp=(16,), batch=64,
+    n_dense=5,
+    fields=("c0", "c1", "c2"),
+    rows=(500,) * 3,
+    bags=(0,) * 3,
+    embed_dim=8,
+    bottom_mlp=(32, 8),
+    top_mlp=(16,),
+    batch=64,
 )
 PARTS = ("fwd_matmuls", "bwd_matmuls", "gathers", "scatter_add", "interaction", "elementwise")
 
@@ -199,18 +205,24 @@ def main(argv=None) -> dict:
     peak = {k: max(v, peak[k]) for k, v in matmul_peak(peak_n, repeats=2 if args.quick else 5).items()}
     top = max(peak.values())
     out = {
-        "quick": args.quick, "backend": jax.default_backend(), "batch": batch,
+        "quick": args.quick,
+        "backend": jax.default_backend(),
+        "batch": batch,
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in c.items()},
-        "peak_n": peak_n, "peak_flops": peak, **summarise(cfg, batch, seconds, top),
+        "peak_n": peak_n,
+        "peak_flops": peak,
+        **summarise(cfg, batch, seconds, top),
     }
     print(f"DLRM profile, batch {batch}, {jax.default_backend()}; peak {peak_n}^2: {top / 1e9:.0f} GFLOP/s")
     for k in (*PARTS, "interaction_autodiff", "step", "step_autodiff"):
         share = f"{out['share_of_parts'][k]:>6.1%}" if k in PARTS else ""
         print(f"  {k:<12} {out['ms'][k]:>8.3f} ms {share}")
     print(f"  step - parts {out['step_overhead_ms']:>8.3f} ms")
-    print(f"step MFU {out['step_mfu']:.1%}; matmul-only bound {out['matmul_only_mfu_bound']:.1%} "
-          f"(the matmuls run at {out['matmul_rate_of_peak']:.1%} of the peak); with the autodiff "
-          f"interaction {out['step_autodiff_mfu']:.1%} (step {out['step_speedup_vs_autodiff']:.2f}x faster now)")
+    print(
+        f"step MFU {out['step_mfu']:.1%}; matmul-only bound {out['matmul_only_mfu_bound']:.1%} "
+        f"(the matmuls run at {out['matmul_rate_of_peak']:.1%} of the peak); with the autodiff "
+        f"interaction {out['step_autodiff_mfu']:.1%} (step {out['step_speedup_vs_autodiff']:.2f}x faster now)"
+    )
     if args.out:
         with open(args.out, "w") as f:
             json.dump(out, f, indent=1)

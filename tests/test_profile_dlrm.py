@@ -12,8 +12,13 @@ PARTS = {"fwd_matmuls", "bwd_matmuls", "gathers", "scatter_add", "interaction", 
 
 def test_profile_dlrm_quick(tmp_path):
     out = tmp_path / "profile.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "profile_dlrm.py"), "--quick", "--out", str(out)],
-                          cwd=ROOT / "benchmarks", capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "profile_dlrm.py"), "--quick", "--out", str(out)],
+        cwd=ROOT / "benchmarks",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(out.read_text())
     assert res["quick"] and res["batch"] == 64
@@ -25,9 +30,7 @@ def test_profile_dlrm_quick(tmp_path):
     assert math.isclose(res["step_overhead_ms"], res["ms"]["step"] - res["parts_sum_ms"], rel_tol=1e-6, abs_tol=1e-9)
     # the matmuls are part of the step's FLOPs, so the bound's FLOPs exceed the matmuls' own
     assert 0 < res["matmul_flops_per_step"] < res["train_flops_per_step"]
-    for k in ("step_mfu", "matmul_only_mfu_bound", "matmul_rate_of_peak", "step_autodiff_mfu",
-              "step_speedup_vs_autodiff", "interaction_speedup_vs_autodiff"):
+    for k in ("step_mfu", "matmul_only_mfu_bound", "matmul_rate_of_peak", "step_autodiff_mfu", "step_speedup_vs_autodiff", "interaction_speedup_vs_autodiff"):
         assert math.isfinite(res[k]) and res[k] > 0
     # same time base: the bound over the matmuls' own rate is the FLOP ratio
-    assert math.isclose(res["matmul_only_mfu_bound"] / res["matmul_rate_of_peak"],
-                        res["train_flops_per_step"] / res["matmul_flops_per_step"], rel_tol=1e-9)
+    assert math.isclose(res["matmul_only_mfu_bound"] / res["matmul_rate_of_peak"], res["train_flops_per_step"] / res["matmul_flops_per_step"], rel_tol=1e-9)
