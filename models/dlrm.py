@@ -134,6 +134,13 @@ def _pairs_bwd(z_BxVxD, g_BxP):
 pairwise_dots.defvjp(_pairs_fwd, _pairs_bwd)
 
 
+def pairwise_dots_reference(z_BxVxD: jax.Array) -> jax.Array:
+    """``pairwise_dots`` as plain autodiff sees it (einsum, triangle; its gradient a scatter
+    and two matmuls): the reference its parity test and the step profile compare with."""
+    li, lj = np.tril_indices(z_BxVxD.shape[1], k=-1)
+    return jnp.einsum("bvd,bwd->bvw", z_BxVxD, z_BxVxD)[:, li, lj]
+
+
 def param_counts(cfg: Config) -> dict[str, int]:
     embedding = sum(r * cfg.embed_dim for r in cfg.rows)
     dense = mlp_params(cfg.bottom_sizes) + mlp_params(cfg.top_sizes)
