@@ -176,9 +176,11 @@ def _monitor(executor, progress: Progress, trials: list[PlannedTrial]):
     by_id, monitors = {t.trial_id: t for t in trials}, {}
 
     def sink(trial_id: str, unit: str, done: int, total: int, loss: float, examples: int) -> None:
-        if trial_id in progress.running:  # a late report of a trial already recorded is dropped
-            on = monitors.get(trial_id) or monitors.setdefault(trial_id, progress.monitor(by_id[trial_id]))
-            on(unit, done, total, loss=loss, examples=examples)
+        if trial_id not in progress.running:  # a late report of a trial already recorded is dropped
+            return
+        if trial_id not in monitors:
+            monitors[trial_id] = progress.monitor(by_id[trial_id])
+        monitors[trial_id](unit, done, total, loss=loss, examples=examples)
 
     return executor.relay(sink)
 

@@ -15,15 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+from test_engine import TINY as ENGINE_TINY
 
 from sweeps import executors, runner, spec as spec_mod, store
 from sweeps.spec import PlannedTrial
 from sweeps.train import checkpoint
 
-# tests/test_engine.py's tiny sweep: two trials, one per Ray worker.
-MATCH = {"name": "engine", "arch": "dlrm", "seeds": [0],
-         "base": {"model": {"embed_dim": 4, "rows": 256, "bottom_mlp": [8], "top_mlp": [8]}, "data.examples": 4096, "train.eval_points": 2},
-         "axes": {"horizontal": [2, 4]}}
+# tests/test_engine.py's tiny sweep at two points: two trials, one per Ray worker.
+MATCH = {**ENGINE_TINY, "axes": {"horizontal": [2, 4]}}
 
 # tests/test_golden.py's tiny CTR shapes at 1024 steps, a checkpoint every 64: after the
 # first one the worker has ~960 steps left, far more than the few ms from seeing the
