@@ -97,13 +97,24 @@ def write_report(sweep_dirs: Iterable[str | Path], out_dir: str | Path, *, metri
     return path
 
 
+def _repository(where: Path) -> Path | None:
+    """The nearest directory at or above ``where`` holding ``.git``, if any."""
+    return next((d for d in (where, *where.parents) if (d / ".git").exists()), None)
+
+
 def relative_to(path: Path, base: Path) -> str:
     """``path`` as seen from directory ``base`` (POSIX separators), or its name where no
-    relative path exists (another drive): a report never holds an absolute machine path."""
+    relative path exists (another drive) or where ``base`` is in a git repository and
+    ``path`` is not in it (a path out of the repository would name the machine's layout):
+    a report never holds an absolute machine path."""
+    path, base = Path(path).resolve(), Path(base).resolve()
+    repo = _repository(base)
+    if repo is not None and not path.is_relative_to(repo):
+        return path.name
     try:
-        return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
+        return Path(os.path.relpath(path, base)).as_posix()
     except ValueError:
-        return Path(path).name
+        return path.name
 
 
 def _overview(dirs: list[str], records: list[TrialRecord], metric: str, floor: float | None) -> str:

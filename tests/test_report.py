@@ -55,6 +55,11 @@ def test_report_names_sweeps_relative_to_itself_never_by_absolute_path(report, t
 
     assert relative_to(tmp_path / "runs" / "a", tmp_path / "docs" / "reports" / "a") == "../../../runs/a"
     assert relative_to(tmp_path / "r" / "a", tmp_path / "r") == "a"
+    # in a repository, a sweep inside it is named relatively and one outside it by its name
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    docs = tmp_path / "repo" / "docs" / "reports" / "a"
+    assert relative_to(tmp_path / "repo" / "runs" / "a", docs) == "../../../runs/a"
+    assert relative_to(tmp_path / "studies" / "a", docs) == "a"
 
 
 def test_committed_reports_hold_no_absolute_machine_paths():
