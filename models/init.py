@@ -25,7 +25,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-_MIN_LENGTH = 64
+# Every tensor of up to 2^14 elements is cut from one draw of that length, so a small model
+# compiles one program per distribution (a sequential model's first init: 3.2 s -> 1.4 s).
+_MIN_LENGTH = 1 << 14
 _JAX = jax.nn.initializers
 
 
