@@ -4,14 +4,21 @@ every trial learning) are checked in tests/test_notebooks.py, on the run noteboo
 
 from pathlib import Path
 
+import pytest
+
 from sweeps import spec as spec_mod, tasks
 
 SPECS = Path(__file__).resolve().parent.parent / "sweeps" / "specs"
 ARCHS = {"dlrm", "hstu_gen", "hstu_rank"}
 
 
-def test_full_spec_grows_all_three_and_holds_compute_over_one_and_a_half_decades():
-    trials = spec_mod.expand(spec_mod.load(SPECS / "generative_ranking.yaml"))
+@pytest.fixture(scope="module")
+def trials():
+    """The full study's planned trials."""
+    return spec_mod.expand(spec_mod.load(SPECS / "generative_ranking.yaml"))
+
+
+def test_full_spec_grows_all_three_and_holds_compute_over_one_and_a_half_decades(trials):
     iso = [t for t in trials if "compute" in t.axes]
     budgets = {t.axes["compute"] for t in iso}
     assert max(budgets) / min(budgets) >= 10**1.5
@@ -27,11 +34,10 @@ def test_full_spec_grows_all_three_and_holds_compute_over_one_and_a_half_decades
     assert {t.config.arch for t in grown} == ARCHS and len({t.config.data.examples for t in grown}) == 1
 
 
-def test_full_spec_gives_every_architecture_the_same_learning_rates_and_a_warm_up_that_scales_with_the_run():
+def test_full_spec_gives_every_architecture_the_same_learning_rates_and_a_warm_up_that_scales_with_the_run(trials):
     """Fairness of the optimiser: every point of every architecture is trained at each rate
     of one grid and chosen on validation NE, and no HSTU run is mostly warm-up (16 fixed
     steps were most of the 5-125 steps of some runs in the first run of this study)."""
-    trials = spec_mod.expand(spec_mod.load(SPECS / "generative_ranking.yaml"))
     grid = {t.config.optim.lr for t in trials}
     assert len(grid) >= 3
     groups: dict = {}
