@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sweeps.data import ctr_world
+from sweeps.data.blocks import THREADS_ENV, data_threads
 from sweeps.data.ctr_world import TRAIN_STREAM, WorldConfig, world
 from sweeps.data.seq_world import BLOCK, SeqConfig, SeqWorld, exact_logits, on_grid
 
@@ -79,14 +80,23 @@ def test_ctr_world_is_bit_identical_in_any_request_order():
     assert len(set(digests.values())) == 1, digests
 
 
-@pytest.mark.parametrize("threads", ["1", "2"])
-def test_worlds_are_bit_identical_with_any_blas_thread_count(threads):
+def _thread_env(blas: str, data: str) -> dict:
+    """BLAS threads, and the threads that generate blocks side by side (``map_blocks``)."""
+    return {**os.environ, **{k: blas for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")},
+            THREADS_ENV: data}
+
+
+THREADS = [("1", "1"), ("2", "3")]  # (BLAS, data): one thread everywhere; more data threads than cores
+
+
+@pytest.mark.parametrize(("blas", "data"), THREADS)
+def test_worlds_are_bit_identical_with_any_blas_or_data_thread_count(blas, data):
     h = hashlib.sha256()
     for a in SeqWorld(SEQ).users(U).arrays():
         h.update(np.ascontiguousarray(a).tobytes())
     for a in _batch_arrays(world().examples(TRAIN_STREAM, 0, CTR_N)):
         h.update(np.ascontiguousarray(a).tobytes())
-    env = {**os.environ, **{k: threads for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+    env = _thread_env(blas, data)
     out = subprocess.run(
         [sys.executable, "-c", FINGERPRINT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
@@ -108,22 +118,29 @@ def test_exact_logits_do_not_depend_on_the_batch_they_are_computed_in():
     np.testing.assert_allclose(alone, q_UxK[:7].astype(np.float64) @ (f_KxN * 2.0**-16), atol=1e-3)
 
 
+@pytest.mark.parametrize("raw", ["0", "two", "-1"])
+def test_a_bad_data_thread_count_is_refused_by_name(raw, monkeypatch):
+    monkeypatch.setenv(THREADS_ENV, raw)
+    with pytest.raises(ValueError, match=THREADS_ENV):
+        data_threads()
+
+
 def test_exact_logits_refuse_operands_too_large_to_be_exact():
     big = np.full((2, 4), 2.0**30, np.float32)
     with pytest.raises(ArithmeticError, match="too large"):
         exact_logits(big, on_grid(np.full((4, 3), 2.0**10)), np.empty((2, 3), np.float32))
 
 
-
 IMPRESSIONS = dict(length=24, eval_users=256, valid_users=256, eval_tail=4, bag_len=4)
+IMPRESSION_N = 2 * BLOCK * 24 + 100  # three blocks of users, generated side by side when there are threads
 IMPRESSION_FINGERPRINT = f"""
 import hashlib
 import numpy as np
 from sweeps.data.impression_world import ImpressionConfig, ImpressionWorld
 w = ImpressionWorld(ImpressionConfig(**{IMPRESSIONS!r}))
 h = hashlib.sha256()
-b = w.train(1_000)
-for a in (*w.users({BLOCK}).arrays(), b.dense, *b.ids.values(), b.label, b.prob):
+b = w.train({IMPRESSION_N})
+for a in (*w.users(3 * {BLOCK}).arrays(), b.dense, *b.ids.values(), b.label, b.prob):
     h.update(np.ascontiguousarray(a).tobytes())
 print(h.hexdigest())
 """
@@ -131,17 +148,17 @@ print(h.hexdigest())
 
 @pytest.fixture(scope="module")
 def impression_fingerprint():
-    """The same digest computed in this process (whatever its BLAS threads)."""
+    """The same digest computed in this process (whatever its BLAS and data threads)."""
     from sweeps.data.impression_world import ImpressionConfig, ImpressionWorld
 
     w = ImpressionWorld(ImpressionConfig(**IMPRESSIONS))
-    b = w.train(1_000)
-    return _digest((*w.users(BLOCK).arrays(), *_batch_arrays(b)))
+    b = w.train(IMPRESSION_N)
+    return _digest((*w.users(3 * BLOCK).arrays(), *_batch_arrays(b)))
 
 
-@pytest.mark.parametrize("threads", ["1", "2"])
-def test_impression_world_is_bit_identical_with_any_blas_thread_count(threads, impression_fingerprint):
-    env = {**os.environ, **{k: threads for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}}
+@pytest.mark.parametrize(("blas", "data"), THREADS)
+def test_impression_world_is_bit_identical_with_any_blas_or_data_thread_count(blas, data, impression_fingerprint):
+    env = _thread_env(blas, data)
     out = subprocess.run(
         [sys.executable, "-c", IMPRESSION_FINGERPRINT], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )

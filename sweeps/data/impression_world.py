@@ -53,16 +53,16 @@ IMP_TAG, block])`` for the clicks and segments. The dot products are exact (oper
 the grid of ``seq_world.on_grid``, integer products and sums in float64), so no BLAS,
 thread count or summation order changes a bit.
 
-Speed. A block is generated with NumPy's OpenBLAS on one thread (``seq_world._one_blas_thread``;
-the bits do not depend on it). Measured side by side in one run, cold processes, on the
-shared 2-core machine at load 6-7 (absolute times are inflated by the contention; the
-ratio is the measurement): 1M training impressions (``train(1_000_000)``, 31 blocks)
-plus ``eval_set`` and ``valid_set`` took 122 s wall / 78 s CPU before (the sequential
-world's exact-logit dgemm ran on 2 BLAS threads when blocks were asked for here, 13 ms
-a step instead of 2.5 ms) and 40 s wall / 26 s CPU after, with the same sha256 of every
-array. What is left is the sequential world's per-step work: the exact ``256 x 97 x
-1000`` float64 product (about 40%) and the softmax / two-level draw over the items
-(about 40%): a rewrite keeping these numbers cannot remove the product, only trim the rest.
+Speed. Blocks are generated side by side on threads (``blocks.map_blocks``, one per
+core or ``RECSCALE_DATA_THREADS``), each with NumPy's OpenBLAS on one thread; the bits
+depend on neither. 1M training impressions (``train(1_000_000)``, 31 blocks), measured on
+the quiet 2-core machine, cold processes, two rounds: 22.0-24.0 s single-threaded before,
+14.7-15.4 s on 2 threads after (20.8-22.7 s on 1), with the same sha256 of every array; two
+processes generating side by side run 1.9x as fast as one, so the work scales with cores.
+A step of a block (256 users) is a ``256 x 97 x 1000`` exact float64 product (1.7 ms),
+the exponential over the 1000 items (0.7 ms), the two-level draw (0.4 ms) and the masking
+and bookkeeping (about 1 ms): the full softmax over the items is the floor of this design,
+about 4.5 ms per 256 impressions per core.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ import functools
 
 import numpy as np
 
+from sweeps.data.blocks import map_blocks, one_blas_thread
 from sweeps.data.ctr_world import Batch, Field, WorldConfig
-from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, _one_blas_thread, on_grid
+from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, on_grid
 
 IMP_TAG = 4_242
 EVAL_BLOCK = 1 << 20  # eval users are blocks EVAL_BLOCK, EVAL_BLOCK + 1, ... (disjoint from training)
@@ -159,7 +160,7 @@ class ImpressionWorld:
 
     def block(self, b: int) -> Users:
         """Block ``b``'s users: a pure function of (seed, b)."""
-        with _one_blas_thread():  # the sequential world's small matmuls; the bits do not depend on it
+        with one_blas_thread():  # the sequential world's small matmuls; the bits do not depend on it
             return self._block(b)
 
     def _block(self, b: int) -> Users:
@@ -217,7 +218,7 @@ class ImpressionWorld:
                      parts.astype(np.float32))
 
     def _blocks(self, bs) -> Users:
-        got = [self.block(b) for b in bs]
+        got = map_blocks(self._block, bs)
         return Users(*(np.concatenate(a) for a in zip(*(g.arrays() for g in got))))
 
     def users(self, n: int) -> Users:

@@ -35,7 +35,8 @@ Determinism, by construction: users come in blocks of ``BLOCK`` and each block i
 generated on its own, with arrays of the same shapes whatever else is asked for. Block ``b``
 draws its user-level values from ``default_rng([seed, b, 0])`` and its step-t values from
 ``default_rng([seed, b, t+1])``, so each sequence is a pure function of (seed, user index),
-a budget of U users is bit for bit the first U users of any larger budget, in any order of
+a budget of U users is bit for bit the first U users of any larger budget, on any number of
+threads (``blocks.map_blocks``), in any order of
 requests, and a larger ``max_len`` lengthens sequences without changing their first items.
 The one matrix product (the choice logits) is computed exactly: its operands are rounded
 to a grid of ``2**-GRID_BITS`` and multiplied in float64, where every product and every
@@ -52,14 +53,12 @@ ceiling (HR@K, NDCG@K, MRR).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
 import functools
-from pathlib import Path
 
 import numpy as np
 
+from sweeps.data.blocks import map_blocks
 from sweeps.data.ctr_world import CTRWorld, WorldConfig, factor_sd, world as ctr_world
 
 BLOCK = 256
@@ -177,28 +176,6 @@ def leave_one_out(data: SeqData) -> Split:
     return Split(valid.history_ids, valid.history_ts, data.length - 2, valid, test, data.n_items)
 
 
-@functools.cache
-def _numpy_blas_set_local_threads():
-    for path in sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("libscipy_openblas*.so*")):
-        func = getattr(ctypes.CDLL(str(path)), "openblas_set_num_threads_local", None)
-        if func is not None:
-            func.argtypes, func.restype = [ctypes.c_int], ctypes.c_int
-            return func
-    return lambda n: 0
-
-
-@contextlib.contextmanager
-def _one_blas_thread():
-    """NumPy's bundled OpenBLAS on one thread (this thread only), for speed: the per-step
-    matmuls are small and hand-offs to worker threads cost more than they save. The numbers
-    do not depend on it (``exact_logits``)."""
-    previous = _numpy_blas_set_local_threads()(1)
-    try:
-        yield
-    finally:
-        _numpy_blas_set_local_threads()(max(previous, 1))
-
-
 def _log_popularity(w: CTRWorld) -> np.ndarray:
     pmf = np.diff(w.cdf["item"], prepend=0.0)
     log_pop = np.empty(w.cfg.n_items)
@@ -226,8 +203,7 @@ class SeqWorld:
     def users(self, n: int) -> SeqData:
         have = 0 if self._data is None else len(self._data)
         if n > have:
-            with _one_blas_thread():
-                new = [self._block(b) for b in range(have // BLOCK, -(-n // BLOCK))]
+            new = map_blocks(self._block, range(have // BLOCK, -(-n // BLOCK)))
             parts = new if self._data is None else [self._data, *new]
             self._data = SeqData(*(np.concatenate(a) for a in zip(*(p.arrays() for p in parts))), self.n_items)
         return self._data.head(n)
@@ -265,6 +241,7 @@ class SeqWorld:
         ids, ts, start = (np.zeros((U, T), np.int32) for _ in range(3))
         logp, rank = np.zeros((U, T), np.float32), np.zeros((U, T), np.int32)
         logit_UxN = np.empty((U, N), np.float32)
+        seen_UxN = np.zeros((U, N), bool)
         q_UxR1 = np.empty((U, R + 1), np.float32)
         drift_UxDr = np.zeros((U, Dr))
         sessions_UxT = np.zeros((U, T), np.int64)
@@ -298,7 +275,7 @@ class SeqWorld:
             q_UxR1[:, :R] += cont_U[:, None] * item_f_NxR[prev_U]
             q_UxR1[:, R] = np.where(new_U, c.pop_weight_start, c.pop_weight)
             exact_logits(q_UxR1, self.f_grid_R1xN, out=logit_UxN, f_bound=self.f_bound)
-            logit_UxN[rows[:, None], ids[:, :t] - 1] = -np.inf  # no repeats: the items consumed so far
+            np.copyto(logit_UxN, -np.inf, where=seen_UxN)  # no repeats: the items consumed so far
             logit_UxN -= logit_UxN.max(1, keepdims=True)
             p_UxN = np.exp(logit_UxN, out=logit_UxN)
             item_U, log_total_U = _sample(p_UxN, u_Ux4[:, 3])
@@ -307,6 +284,7 @@ class SeqWorld:
             scored_U = (t >= length_U - 2) & (t < length_U)
             rank[scored_U, t] = (p_UxN[scored_U] >= drawn_U[scored_U, None]).sum(1)  # ties rank it last
             ids[:, t], ts[:, t], start[:, t] = item_U + 1, clock_U, new_U
+            seen_UxN[rows, item_U] = True
             prev_U = item_U
 
         real_UxT = np.arange(T)[None] < length_U[:, None]
@@ -350,7 +328,7 @@ def _sample(p_UxN: np.ndarray, u_U: np.ndarray, groups: int = 50):
     U, N = p_UxN.shape
     W = -(-N // groups)
     p_UxWxG = (p_UxN if W * groups == N else np.pad(p_UxN, ((0, 0), (0, W * groups - N)))).reshape(U, W, groups)
-    cum_UxG = np.cumsum(p_UxWxG.sum(1, dtype=np.float64), 1)
+    cum_UxG = np.cumsum(p_UxWxG.astype(np.float64).sum(1), 1)  # the same sums as sum(dtype=), without buffering
     x_U = u_U * cum_UxG[:, -1]
     rows = np.arange(U)
     g_U = np.minimum((cum_UxG < x_U[:, None]).sum(1), groups - 1)
