@@ -17,9 +17,11 @@ def _sweep_dir(spec_name: str, out: str | None) -> Path:
 
 def cmd_sweep_run(args) -> int:
     from sweeps import executors, runner, spec as spec_mod, tracking
+    from sweeps.data import blocks
 
     spec = spec_mod.load(args.spec)
     spec_mod.expand(spec)  # every validation error surfaces before anything trains
+    blocks.data_threads()  # and so does a malformed RECSCALE_DATA_THREADS
     if args.workers < 1 or args.retries < 0 or args.claim_timeout <= 0:
         print("recscale: error: --workers must be >= 1, --retries >= 0 and --claim-timeout > 0", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -82,6 +82,15 @@ def test_fit_of_missing_dir_exits_2(tmp_path):
     assert main(["fit", str(tmp_path / "nope")]) == 2
 
 
+def test_a_malformed_data_thread_count_exits_2_before_anything_runs(tmp_path, monkeypatch, capsys):
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    monkeypatch.setenv("RECSCALE_DATA_THREADS", "two")
+    assert main(["sweep", "run", str(spec), "--out", str(tmp_path / "out")]) == 2
+    assert "RECSCALE_DATA_THREADS must be a positive integer, got 'two'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_higher_is_better_metrics_are_recognised():
     from analysis.fits import higher_is_better
 

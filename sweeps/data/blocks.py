@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sweeps.errors import InputError
+
 
 @functools.cache
 def _numpy_blas_set_local_threads():
@@ -49,7 +51,7 @@ def data_threads() -> int:
     if not raw:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{THREADS_ENV} must be a positive integer, got {raw!r}")
+        raise InputError(f"{THREADS_ENV} must be a positive integer, got {raw!r}")
     return int(raw)
 
 
