@@ -6,8 +6,8 @@ A fixed *world* (drawn once from ``WorldConfig.seed``) holds a "teacher" click m
 Every example is a pure function of ``(seed, stream, index)``: examples come in blocks of
 ``BLOCK`` rows and block ``b`` of a stream is drawn from ``default_rng([seed, stream, b])``
 (blocks are generated side by side on threads, ``blocks.map_blocks``: 1M examples in 1.7 s
-on 2 cores, 3.4 s on one), so a data budget of D examples is exactly the first D of the training stream (larger
-budgets contain smaller ones), and the evaluation set and the validation set are the
+on 2 cores, 3.4 s on one), so a data budget of D examples is exactly the first D of the
+training stream (larger budgets contain smaller ones), and the evaluation set and the validation set are the
 first ``eval_examples`` and ``valid_examples`` (32,768 each by default) of two further
 fixed streams. The three streams never share a block's generator, so validation is
 disjoint from training and evaluation by construction (drawn from the same

@@ -72,7 +72,7 @@ import functools
 
 import numpy as np
 
-from sweeps.data.blocks import map_blocks, one_blas_thread
+from sweeps.data.blocks import map_blocks
 from sweeps.data.ctr_world import Batch, Field, WorldConfig
 from sweeps.data.seq_world import BLOCK, GRID_BITS, SeqConfig, SeqWorld, on_grid
 
@@ -160,8 +160,7 @@ class ImpressionWorld:
 
     def block(self, b: int) -> Users:
         """Block ``b``'s users: a pure function of (seed, b)."""
-        with one_blas_thread():  # the sequential world's small matmuls; the bits do not depend on it
-            return self._block(b)
+        return map_blocks(self._block, [b])[0]
 
     def _block(self, b: int) -> Users:
         c, w = self.cfg, self.ctr
