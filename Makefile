@@ -23,7 +23,7 @@ quickstart: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n 2 --dist loadscope --durations=20
+	$(BIN)/python -m pytest -q -n 2 --dist loadscope --no-loadscope-reorder --durations=20
 
 # The same suite in a random order; pytest-randomly prints its seed: rerun with -p randomly --randomly-seed=N.
 test-random: $(STAMP)

@@ -15,11 +15,24 @@ def ctr_world():
     return world()
 
 
-# The notebooks' module fixture is the suite's longest single piece (their kernels train
-# three quick sweeps); collected first, xdist hands it to a worker at once instead of last,
-# so the other worker's modules overlap it rather than leaving a core idle at the end.
+# The longest modules first (seconds of wall on a 2-core machine, from ``--durations``:
+# notebooks 97-113, ray 57, wukong 45, train_seq 39, seq_models 34, sparse_optim 33, then
+# 15-30 each). ``make test`` passes ``--no-loadscope-reorder``, so xdist keeps this order
+# rather than putting the modules with the most tests first, and hands each module to the
+# worker that is free: the long ones overlap each other and the short ones fill the end,
+# instead of one core idling while the other finishes a long module (21 s before this).
+# Under ``-p randomly`` the shuffle comes after this hook, so the order stays random.
+LONGEST_FIRST = (
+    "test_notebooks", "test_ray", "test_wukong", "test_train_seq", "test_seq_models", "test_sparse_optim",
+    "test_resume", "test_seq_sweep", "test_claims", "test_sharding", "test_multihost", "test_engine",
+    "test_real_data_specs", "test_checkpoint", "test_hstu_rank", "test_hstu", "test_benchmarks_accel",
+    "test_hstu_gen", "test_packed_programs", "test_init", "test_attention_fused",
+)
+
+
 def pytest_collection_modifyitems(items):
-    items.sort(key=lambda item: getattr(item.module, "__name__", "") != "test_notebooks")
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(getattr(item.module, "__name__", ""), len(rank)))
 
 
 # One persistent compilation cache for the whole run, cold at its start (as on a fresh CI
