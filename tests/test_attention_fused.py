@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import hstu
@@ -23,10 +24,7 @@ VALID = np.array([[1, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [1
 
 def _inputs(H, seed=0):
     B, L = VALID.shape
-    ks = jax.random.split(jax.random.key(seed), 6)
-    q, k = (jax.random.normal(ks[i], (B, L, H, 3)) for i in (0, 1))
-    v = jax.random.normal(ks[2], (B, L, H, 4))
-    return q, k, v, jax.random.normal(ks[3], (B, L, L)), jax.random.normal(ks[4], (L, L)), jax.random.normal(ks[5], (B, L, H, 4))
+    return normal(seed, (B, L, H, 3), (B, L, H, 3), (B, L, H, 4), (B, L, L), (L, L), (B, L, H, 4))
 
 
 @pytest.mark.parametrize("H", [1, 2])

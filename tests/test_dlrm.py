@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import dlrm
@@ -77,9 +78,7 @@ def test_analytic_flops_match_xla_cost_analysis(ctr_world, spec):
 def test_pairwise_dots_equals_its_autodiff_reference_forward_and_gradient():
     # the Criteo-Kaggle interaction's 27 vectors of 16 and a small odd shape
     for b, v, d in ((64, 27, 16), (3, 5, 7)):
-        kz, kg = jax.random.split(jax.random.key(v))
-        z = jax.random.normal(kz, (b, v, d))
-        g = jax.random.normal(kg, (b, v * (v - 1) // 2))
+        z, g = normal(v, (b, v, d), (b, v * (v - 1) // 2))
         fast, vjp_fast = jax.vjp(jax.jit(dlrm.pairwise_dots), z)
         ref, vjp_ref = jax.vjp(jax.jit(dlrm.pairwise_dots_reference), z)
         # the same einsum then a gather (bit-equal here; two programs may fuse the dot differently)

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import hstu
@@ -26,18 +27,14 @@ def _jitted(model, fn=lambda m, batch: m(batch)):
 
 
 def _attention_inputs(seed=0, B=3, L=5, H=2, K=3, V=4):
-    ks = jax.random.split(jax.random.key(seed), 4)
-    q = jax.random.normal(ks[0], (B, L, H, K))
-    k = jax.random.normal(ks[1], (B, L, H, K))
-    v = jax.random.normal(ks[2], (B, L, H, V))
-    bias = jax.random.normal(ks[3], (B, H, L, L))
+    q, k, v, bias = normal(seed, (B, L, H, K), (B, L, H, K), (B, L, H, V), (B, H, L, L))
     valid = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 1, 0]], bool)[:B]
     return q, k, v, bias, valid
 
 
 def test_fast_attention_matches_reference_forward_and_grad():
     q, k, v, bias, valid = _attention_inputs()
-    w = jax.random.normal(jax.random.key(9), (3, 5, 2, 4))
+    w = normal(9, (3, 5, 2, 4))
 
     @jax.jit
     def out_and_grads(q, k, v, bias):

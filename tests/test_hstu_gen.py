@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from draws import perturbed
 from flax import nnx
 
 from models import hstu, hstu_gen
@@ -56,8 +57,7 @@ class Jitted:
 def model():
     m = hstu_gen.Model(CFG, rngs=nnx.Rngs(3))
     # random (not zero-initialised) head and biases, so every path carries signal
-    key = jax.random.key(1)
-    nnx.update(m, jax.tree.map(lambda p: p + 0.3 * jax.random.normal(key, p.shape), nnx.state(m, nnx.Param)))
+    nnx.update(m, perturbed(nnx.state(m, nnx.Param), 1, 0.3))
     return Jitted(m)
 
 

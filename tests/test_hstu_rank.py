@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import dlrm, hstu_rank
@@ -51,7 +52,7 @@ def test_candidate_token_is_read_and_history_order_is_causal(setup):
     cfg, batch = setup
     model = hstu_rank.Model(cfg, rngs=nnx.Rngs(1))
     for layer in model.head.layers:  # a zero last layer would make every gradient vanish
-        layer.kernel[...] = jax.random.normal(jax.random.key(2), layer.kernel[...].shape)
+        layer.kernel[...] = normal(2, layer.kernel[...].shape)
     x = model.tokens(batch) * np.sqrt(cfg.d_model) + model.pos_emb[...]
     L = cfg.n_tokens
     rel = (jnp.arange(L)[:, None] - jnp.arange(L)[None] + L - 1)[None]

@@ -4,6 +4,7 @@ scored alone by the generative forward pass, and do not see each other."""
 import jax
 import numpy as np
 import pytest
+from draws import perturbed
 from flax import nnx
 
 from models import hstu_gen
@@ -19,8 +20,7 @@ ATOL = 2e-5
 @pytest.fixture(scope="module")
 def setup():
     m = hstu_gen.Model(CFG, rngs=nnx.Rngs(4))
-    key = jax.random.key(2)
-    nnx.update(m, jax.tree.map(lambda p: p + 0.3 * jax.random.normal(key, p.shape), nnx.state(m, nnx.Param)))
+    nnx.update(m, perturbed(nnx.state(m, nnx.Param), 2, 0.3))
     rng = np.random.default_rng(0)
     history = dict(
         item=rng.integers(0, 100, (B, T)), category=rng.integers(0, 13, (B, T)), context=rng.integers(0, 7, (B, T)),

@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import sasrec
@@ -28,9 +29,7 @@ def _padded(*layouts):
 
 
 def test_fast_softmax_attention_matches_reference_forward_and_grad():
-    ks = jax.random.split(jax.random.key(0), 4)
-    q, k = jax.random.normal(ks[0], (3, 5, 2, 3)), jax.random.normal(ks[1], (3, 5, 2, 3))
-    v, w = jax.random.normal(ks[2], (3, 5, 2, 4)), jax.random.normal(ks[3], (3, 5, 2, 4))
+    q, k, v, w = normal(0, (3, 5, 2, 3), (3, 5, 2, 3), (3, 5, 2, 4), (3, 5, 2, 4))
     valid = np.array([[1, 1, 1, 0, 0], [0, 0, 1, 1, 1], [1, 0, 1, 1, 0]], bool)
 
     @jax.jit

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import hstu, sasrec
@@ -62,7 +63,7 @@ def test_causality_by_gradients_and_perturbation(module):
     x = model.embed(batch)
     # A fixed random read-out of the features: their plain sum would be blind to a final
     # LayerNorm (SASRec's sums to its bias whatever the input), leaving rounding noise.
-    w_D = jax.random.normal(jax.random.key(1), (TINY["d_model"],))
+    w_D = normal(1, (TINY["d_model"],))
     jac = jax.jit(jax.jacrev(lambda x: model.encode(x, batch)[0] @ w_D))(x)
     dep_LxL = np.abs(np.asarray(jac)[:, 0]).sum(-1)
     assert np.all(dep_LxL[np.triu_indices(10, k=1)] == 0)  # exact: the mask forbids it
@@ -98,7 +99,7 @@ def test_gradients_finite_and_pad_row_unused(module):
     model = _model(module, head_mlp=(8,))
     model.train()
     batch = _padded((0, 4), (4, 0))
-    w = jax.random.normal(jax.random.key(3), (2, 11, 8))
+    w = normal(3, (2, 11, 8))
 
     def loss(m):
         return (m(batch) * w).sum() + m.rank_logit(batch, jnp.array([3, 4])).sum()

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from draws import normal
 from flax import nnx
 
 from models import wukong
@@ -32,9 +33,7 @@ def _apply(model):
 
 
 def test_optimised_fm_equals_the_naive_one():
-    kx, ky = jax.random.split(jax.random.key(0))
-    x = jax.random.normal(kx, (4, 7, 16))
-    y = jax.random.normal(ky, (7, 5))
+    x, y = normal(0, (4, 7, 16), (7, 5))
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
     exact = np.einsum("bnd,bmd,mk->bnk", x64, x64, y64)
     fast, naive = np.asarray(wukong.fm(x, y)), np.asarray(wukong.fm_naive(x, y))
