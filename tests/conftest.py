@@ -15,13 +15,11 @@ def ctr_world():
     return world()
 
 
-# The longest modules first (seconds of wall on a 2-core machine, from ``--durations``:
-# notebooks 97-113, ray 57, wukong 45, train_seq 39, seq_models 34, sparse_optim 33, then
-# 15-30 each). ``make test`` passes ``--no-loadscope-reorder``, so xdist keeps this order
-# rather than putting the modules with the most tests first, and hands each module to the
-# worker that is free: the long ones overlap each other and the short ones fill the end,
-# instead of one core idling while the other finishes a long module (21 s before this).
-# Under ``-p randomly`` (``make test-random``) the order is its shuffle, left as it is.
+# The longest modules first, by their ``--durations`` on a 2-core machine. ``make test``
+# passes ``--no-loadscope-reorder``, so xdist keeps this order (rather than putting the
+# modules with the most tests first) and hands each module to the worker that is free: the
+# long ones overlap each other and the short ones fill the end, instead of one core idling
+# while the other finishes a long module. Under ``-p randomly`` its shuffle is left as it is.
 LONGEST_FIRST = (
     "test_notebooks", "test_ray", "test_wukong", "test_train_seq", "test_seq_models", "test_sparse_optim",
     "test_resume", "test_seq_sweep", "test_claims", "test_sharding", "test_multihost", "test_engine",
